@@ -1,0 +1,249 @@
+/**
+ * Time for the state machines. Machines never call Date.now() or setTimeout: they get a
+ * TimerService. Tests use VirtualTimers (deterministic, advanced by hand); the daemon uses
+ * RealTimers. Both keep every deadline in one binary heap, so 100,000 VSIs cost one heap
+ * entry each and one Node timer in total (not one setTimeout per VSI).
+ */
+
+export interface TimerHandle {
+  readonly at: number;
+  /** @internal heap index, -1 once fired or cancelled */
+  idx: number;
+}
+
+export interface TimerService {
+  /** milliseconds, monotonic, fractional allowed (ECP ack timers are µs-scale) */
+  now(): number;
+  /** run `cb` once at absolute time `at` (ms); returns a handle for cancel() */
+  at(at: number, cb: () => void): TimerHandle;
+  /** run `cb` once after `delayMs` */
+  after(delayMs: number, cb: () => void): TimerHandle;
+  /** idempotent; a fired or already cancelled handle is ignored */
+  cancel(h: TimerHandle | undefined): void;
+}
+
+interface Entry extends TimerHandle {
+  seq: number;
+  cb: (() => void) | undefined;
+}
+
+/** Min-heap ordered by (at, seq): equal deadlines fire in the order they were set. */
+class TimerHeap {
+  private heap: Entry[] = [];
+  private seq = 0;
+
+  get size(): number {
+    return this.heap.length;
+  }
+
+  peek(): Entry | undefined {
+    return this.heap[0];
+  }
+
+  push(at: number, cb: () => void): Entry {
+    const e: Entry = { at, cb, seq: this.seq++, idx: this.heap.length };
+    this.heap.push(e);
+    this.up(e.idx);
+    return e;
+  }
+
+  pop(): Entry | undefined {
+    const h = this.heap;
+    if (h.length === 0) return undefined;
+    const top = h[0]!;
+    this.removeAt(0);
+    return top;
+  }
+
+  remove(e: Entry): void {
+    if (e.idx < 0 || this.heap[e.idx] !== e) return;
+    this.removeAt(e.idx);
+  }
+
+  private removeAt(i: number): void {
+    const h = this.heap;
+    const e = h[i]!;
+    const last = h.pop()!;
+    e.idx = -1;
+    if (i < h.length) {
+      h[i] = last;
+      last.idx = i;
+      this.down(i);
+      this.up(last.idx);
+    }
+  }
+
+  private less(a: Entry, b: Entry): boolean {
+    return a.at < b.at || (a.at === b.at && a.seq < b.seq);
+  }
+
+  private up(i: number): void {
+    const h = this.heap;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (!this.less(h[i]!, h[p]!)) break;
+      this.swap(i, p);
+      i = p;
+    }
+  }
+
+  private down(i: number): void {
+    const h = this.heap;
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let m = i;
+      if (l < h.length && this.less(h[l]!, h[m]!)) m = l;
+      if (r < h.length && this.less(h[r]!, h[m]!)) m = r;
+      if (m === i) break;
+      this.swap(i, m);
+      i = m;
+    }
+  }
+
+  private swap(a: number, b: number): void {
+    const h = this.heap;
+    const x = h[a]!;
+    const y = h[b]!;
+    h[a] = y;
+    h[b] = x;
+    x.idx = b;
+    y.idx = a;
+  }
+}
+
+/** Deterministic time for tests and replay: nothing happens until advance()/advanceTo(). */
+export class VirtualTimers implements TimerService {
+  private heap = new TimerHeap();
+  private t: number;
+
+  constructor(start = 0) {
+    this.t = start;
+  }
+
+  now(): number {
+    return this.t;
+  }
+
+  at(at: number, cb: () => void): TimerHandle {
+    return this.heap.push(Math.max(at, this.t), cb);
+  }
+
+  after(delayMs: number, cb: () => void): TimerHandle {
+    return this.at(this.t + Math.max(0, delayMs), cb);
+  }
+
+  cancel(h: TimerHandle | undefined): void {
+    if (h) this.heap.remove(h as Entry);
+  }
+
+  /** pending timers (for tests and leak checks) */
+  get pending(): number {
+    return this.heap.size;
+  }
+
+  /** time of the next timer, or undefined */
+  nextDeadline(): number | undefined {
+    return this.heap.peek()?.at;
+  }
+
+  /** Fire every timer due up to `target` in deadline order, moving `now` along; then set now = target. */
+  advanceTo(target: number): void {
+    for (;;) {
+      const top = this.heap.peek();
+      if (!top || top.at > target) break;
+      this.heap.pop();
+      this.t = Math.max(this.t, top.at);
+      const cb = top.cb;
+      top.cb = undefined;
+      cb?.();
+    }
+    this.t = Math.max(this.t, target);
+  }
+
+  advance(ms: number): void {
+    this.advanceTo(this.t + ms);
+  }
+
+  /** Run until no timer is left or `limit` ms of virtual time have passed; returns the time reached. */
+  runAll(limit = 24 * 3600_000): number {
+    const end = this.t + limit;
+    for (;;) {
+      const next = this.heap.peek();
+      if (!next || next.at > end) break;
+      this.advanceTo(next.at);
+    }
+    return this.t;
+  }
+}
+
+/**
+ * Wall-clock timers on Node's event loop: one setTimeout armed for the earliest deadline.
+ * Node's timers have 1 ms resolution; sub-millisecond deadlines (ECP RTE < 7) fire on the
+ * next loop turn, which only makes retransmissions a little later than the minimum.
+ */
+export class RealTimers implements TimerService {
+  private heap = new TimerHeap();
+  private armed: NodeJS.Timeout | undefined;
+  private armedAt = Infinity;
+  private readonly origin = performance.now();
+
+  now(): number {
+    return performance.now() - this.origin;
+  }
+
+  at(at: number, cb: () => void): TimerHandle {
+    const e = this.heap.push(at, cb);
+    if (at < this.armedAt) this.arm();
+    return e;
+  }
+
+  after(delayMs: number, cb: () => void): TimerHandle {
+    return this.at(this.now() + Math.max(0, delayMs), cb);
+  }
+
+  cancel(h: TimerHandle | undefined): void {
+    if (h) this.heap.remove(h as Entry);
+  }
+
+  get pending(): number {
+    return this.heap.size;
+  }
+
+  /** stop the Node timer (daemon shutdown); pending callbacks are dropped */
+  close(): void {
+    if (this.armed) clearTimeout(this.armed);
+    this.armed = undefined;
+    this.armedAt = Infinity;
+    while (this.heap.pop());
+  }
+
+  private arm(): void {
+    if (this.armed) clearTimeout(this.armed);
+    this.armed = undefined;
+    const top = this.heap.peek();
+    if (!top) {
+      this.armedAt = Infinity;
+      return;
+    }
+    this.armedAt = top.at;
+    const delay = Math.max(0, top.at - this.now());
+    this.armed = setTimeout(() => this.fire(), delay);
+  }
+
+  private fire(): void {
+    this.armed = undefined;
+    this.armedAt = Infinity;
+    const now = this.now();
+    // Bound the work per turn so a burst of expiries cannot block the loop for long.
+    for (let n = 0; n < 10_000; n++) {
+      const top = this.heap.peek();
+      if (!top || top.at > now) break;
+      this.heap.pop();
+      const cb = top.cb;
+      top.cb = undefined;
+      cb?.();
+    }
+    this.arm();
+  }
+}

@@ -1,0 +1,269 @@
+import { PduError } from './errors.js';
+
+const HEX: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
+/** Lower-case hex of a byte range, no separators. */
+export function toHex(b: Uint8Array, sep = ''): string {
+  let s = '';
+  for (let i = 0; i < b.length; i++) s += (i && sep ? sep : '') + HEX[b[i]!];
+  return s;
+}
+
+/** Parse hex with optional separators (spaces, ':', '-'). Throws PduError on odd length or bad digits. */
+export function fromHex(s: string): Uint8Array {
+  const clean = s.replace(/[\s:.-]/g, '');
+  if (clean.length % 2 !== 0 || /[^0-9a-fA-F]/.test(clean)) {
+    throw new PduError('bytes', 'bad-value', 'hex', -1, `not a hex string: ${JSON.stringify(s.slice(0, 40))}`);
+  }
+  const out = new Uint8Array(clean.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = parseInt(clean.substr(i * 2, 2), 16);
+  return out;
+}
+
+/** MAC addresses travel through the code as 'aa:bb:cc:dd:ee:ff' (lower case): cheap to compare, key and print. */
+export type Mac = string;
+
+export function macToString(b: Uint8Array, off = 0): Mac {
+  return `${HEX[b[off]!]}:${HEX[b[off + 1]!]}:${HEX[b[off + 2]!]}:${HEX[b[off + 3]!]}:${HEX[b[off + 4]!]}:${HEX[b[off + 5]!]}`;
+}
+
+const MAC_RE = /^([0-9a-fA-F]{2})[:-]([0-9a-fA-F]{2})[:-]([0-9a-fA-F]{2})[:-]([0-9a-fA-F]{2})[:-]([0-9a-fA-F]{2})[:-]([0-9a-fA-F]{2})$/;
+
+export function isMac(s: string): boolean {
+  return MAC_RE.test(s);
+}
+
+/** Write a MAC into `out` at `off`. Throws PduError (encode) on a malformed string. */
+export function macInto(mac: Mac, out: Uint8Array, off: number, field = 'mac'): void {
+  const m = MAC_RE.exec(mac);
+  if (!m) throw new PduError('bytes', 'bad-value', field, -1, `not a MAC address: ${JSON.stringify(mac)}`);
+  for (let i = 0; i < 6; i++) out[off + i] = parseInt(m[i + 1]!, 16);
+}
+
+export function macToBytes(mac: Mac, field = 'mac'): Uint8Array {
+  const out = new Uint8Array(6);
+  macInto(mac, out, 0, field);
+  return out;
+}
+
+export function normalizeMac(mac: string): Mac {
+  return macToString(macToBytes(mac));
+}
+
+export function isMulticastMac(mac: Mac): boolean {
+  return (parseInt(mac.slice(0, 2), 16) & 1) === 1;
+}
+
+/** RFC 4122 string order: 16 octets <-> 'xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx'. */
+export function uuidToString(b: Uint8Array, off = 0): string {
+  let s = '';
+  for (let i = 0; i < 16; i++) {
+    if (i === 4 || i === 6 || i === 8 || i === 10) s += '-';
+    s += HEX[b[off + i]!];
+  }
+  return s;
+}
+
+const UUID_RE = /^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$/;
+
+export function isUuid(s: string): boolean {
+  return UUID_RE.test(s);
+}
+
+export function uuidToBytes(s: string, field = 'uuid'): Uint8Array {
+  if (!UUID_RE.test(s)) throw new PduError('bytes', 'bad-value', field, -1, `not a UUID: ${JSON.stringify(s)}`);
+  return fromHex(s);
+}
+
+export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
+  let n = 0;
+  for (const p of parts) n += p.length;
+  const out = new Uint8Array(n);
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+/**
+ * Bounds-checked big-endian reader. `base` is the absolute offset of `buf[0]` in the
+ * top-level buffer so that errors name the byte where the frame went wrong.
+ */
+export class Reader {
+  pos = 0;
+  constructor(
+    readonly buf: Uint8Array,
+    readonly layer: string,
+    readonly base = 0,
+  ) {}
+
+  get remaining(): number {
+    return this.buf.length - this.pos;
+  }
+
+  /** Absolute offset of the next byte. */
+  get at(): number {
+    return this.base + this.pos;
+  }
+
+  need(n: number, field: string): void {
+    if (this.buf.length - this.pos < n) {
+      throw new PduError(this.layer, 'truncated', field, this.at, `need ${n} octet(s), ${this.buf.length - this.pos} left`);
+    }
+  }
+
+  u8(field: string): number {
+    this.need(1, field);
+    return this.buf[this.pos++]!;
+  }
+
+  u16(field: string): number {
+    this.need(2, field);
+    const v = (this.buf[this.pos]! << 8) | this.buf[this.pos + 1]!;
+    this.pos += 2;
+    return v;
+  }
+
+  u24(field: string): number {
+    this.need(3, field);
+    const v = (this.buf[this.pos]! << 16) | (this.buf[this.pos + 1]! << 8) | this.buf[this.pos + 2]!;
+    this.pos += 3;
+    return v;
+  }
+
+  u32(field: string): number {
+    this.need(4, field);
+    const b = this.buf;
+    const p = this.pos;
+    const v = ((b[p]! << 24) >>> 0) + ((b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!);
+    this.pos += 4;
+    return v;
+  }
+
+  /** A view (not a copy) of the next n octets. */
+  bytes(n: number, field: string): Uint8Array {
+    this.need(n, field);
+    const v = this.buf.subarray(this.pos, this.pos + n);
+    this.pos += n;
+    return v;
+  }
+
+  /** A copy of the next n octets: for values that outlive the frame buffer. */
+  copy(n: number, field: string): Uint8Array {
+    return this.bytes(n, field).slice();
+  }
+
+  mac(field: string): Mac {
+    this.need(6, field);
+    const s = macToString(this.buf, this.pos);
+    this.pos += 6;
+    return s;
+  }
+
+  rest(): Uint8Array {
+    const v = this.buf.subarray(this.pos);
+    this.pos = this.buf.length;
+    return v;
+  }
+
+  error(code: 'bad-length' | 'bad-value' | 'unsupported', field: string, detail: string, at = this.at): PduError {
+    return new PduError(this.layer, code, field, at, detail);
+  }
+}
+
+/** Growable big-endian writer for encoders. */
+export class Writer {
+  private buf: Uint8Array;
+  pos = 0;
+  constructor(
+    readonly layer: string,
+    initial = 128,
+  ) {
+    this.buf = new Uint8Array(initial);
+  }
+
+  private room(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < this.pos + n) size *= 2;
+    const nb = new Uint8Array(size);
+    nb.set(this.buf.subarray(0, this.pos));
+    this.buf = nb;
+  }
+
+  u8(v: number): this {
+    this.room(1);
+    this.buf[this.pos++] = v & 0xff;
+    return this;
+  }
+
+  u16(v: number): this {
+    this.room(2);
+    this.buf[this.pos++] = (v >>> 8) & 0xff;
+    this.buf[this.pos++] = v & 0xff;
+    return this;
+  }
+
+  u24(v: number): this {
+    this.room(3);
+    this.buf[this.pos++] = (v >>> 16) & 0xff;
+    this.buf[this.pos++] = (v >>> 8) & 0xff;
+    this.buf[this.pos++] = v & 0xff;
+    return this;
+  }
+
+  u32(v: number): this {
+    this.room(4);
+    this.buf[this.pos++] = (v >>> 24) & 0xff;
+    this.buf[this.pos++] = (v >>> 16) & 0xff;
+    this.buf[this.pos++] = (v >>> 8) & 0xff;
+    this.buf[this.pos++] = v & 0xff;
+    return this;
+  }
+
+  bytes(b: Uint8Array): this {
+    this.room(b.length);
+    this.buf.set(b, this.pos);
+    this.pos += b.length;
+    return this;
+  }
+
+  mac(mac: Mac, field = 'mac'): this {
+    this.room(6);
+    macInto(mac, this.buf, this.pos, field);
+    this.pos += 6;
+    return this;
+  }
+
+  zeros(n: number): this {
+    this.room(n);
+    this.buf.fill(0, this.pos, this.pos + n);
+    this.pos += n;
+    return this;
+  }
+
+  /** Patch a big-endian u16 at an earlier position (TLV headers written before their value). */
+  setU16(at: number, v: number): void {
+    this.buf[at] = (v >>> 8) & 0xff;
+    this.buf[at + 1] = v & 0xff;
+  }
+
+  finish(): Uint8Array {
+    return this.buf.slice(0, this.pos);
+  }
+}
+
+/** Encoding guard: refuse a value outside [min, max] with a clear error. */
+export function checkRange(layer: string, field: string, v: number, min: number, max: number): void {
+  if (!Number.isInteger(v) || v < min || v > max) {
+    throw new PduError(layer, 'out-of-range', field, -1, `${v} not an integer in ${min}..${max}`);
+  }
+}
