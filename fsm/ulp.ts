@@ -1,0 +1,55 @@
+/**
+ * The contract between a port's ECP machine (fsm/ecp.ts) and the upper-layer protocol
+ * it carries (VDP: fsm/vdp-*.ts). ECP keeps the one-outstanding-ECPDU rule and *pulls*
+ * ULPDUs when it may send, so the ULP can pack as many VSI TLVs into one ECPDU as fit,
+ * fairly across VSIs, at the last moment.
+ */
+
+/** Operative EVB values (max of both sides, reference §2.3.3) that ECP and VDP run with. */
+export interface EvbOperative {
+  /** ECP max retries R, 0..7 */
+  r: number;
+  /** ECP retransmission timer exponent: ackTimer = 10 µs × 2^rte */
+  rte: number;
+  /** resource-wait-delay exponent */
+  rwd: number;
+  /** reinit-keep-alive exponent */
+  rka: number;
+  /** group IDs usable: BGID && SGID */
+  gpid: boolean;
+  /** reflective relay enabled by the bridge (RRCTR) */
+  rr: boolean;
+}
+
+/** lldpad's defaults, used before any EVB TLV has been received. */
+export const EVB_DEFAULTS: EvbOperative = { r: 3, rte: 8, rwd: 20, rka: 20, gpid: false, rr: false };
+
+/** 10 µs × 2^exp in milliseconds, in floating point (lldpad's 32-bit shift overflows at exp >= 28). */
+export function evbTimerMs(exp: number): number {
+  return 0.01 * 2 ** exp;
+}
+
+/** Something the ULP handed to ECP, identified by an opaque token chosen by the ULP. */
+export interface UlpduOut {
+  ulpdu: Uint8Array;
+  token: unknown;
+}
+
+export interface EcpUlp {
+  /** ECP is free to start a new ECPDU: return at most `maxLen` octets, or undefined when nothing waits. */
+  pull(maxLen: number): UlpduOut | undefined;
+  /** the ECPDU that carried `token` was acknowledged by the peer */
+  delivered(token: unknown): void;
+  /** the ECPDU that carried `token` went unacknowledged after R+1 transmissions (or the port went down) */
+  abandoned(token: unknown, reason: 'retries-exhausted' | 'port-down'): void;
+  /** a new (not duplicate) ULPDU arrived from the peer; ECP has already sent the ACK */
+  receive(ulpdu: Uint8Array): void;
+}
+
+/** What ECP offers the ULP. */
+export interface EcpLower {
+  /** the ULP has something to send: ECP pulls now if idle, or as soon as the outstanding ECPDU completes */
+  kick(): void;
+  /** largest ULPDU ECP will carry (from the MTU; lldpad: 1493) */
+  readonly maxUlpdu: number;
+}

@@ -1,0 +1,117 @@
+/**
+ * Unix-socket server for the client API. The socket file is created 0660 in a 0750
+ * directory: only root (and the socket's group) may talk to vdpd, so an unprivileged
+ * user cannot change a VSI through it.
+ */
+import { chmodSync, mkdirSync, rmSync } from 'node:fs';
+import { createServer, type Server, type Socket } from 'node:net';
+import { dirname } from 'node:path';
+import { ApiError, MAX_REQUEST_LINE, parseRequestLine, type ApiRequest, type ApiResponse } from './protocol.js';
+
+export interface ApiHandler {
+  /** answer one request; throw ApiError for a typed refusal */
+  handle(req: Exclude<ApiRequest, { op: 'watch' }>): Promise<unknown>;
+  /** subscribe to events for `watch`; returns the unsubscribe function */
+  watch(listener: (event: unknown) => void): () => void;
+}
+
+export interface ApiServerStats {
+  connections: number;
+  requests: number;
+  badRequests: number;
+}
+
+export class ApiServer {
+  readonly stats: ApiServerStats = { connections: 0, requests: 0, badRequests: 0 };
+  private server: Server | undefined;
+  private sockets = new Set<Socket>();
+
+  constructor(
+    readonly path: string,
+    private readonly handler: ApiHandler,
+    private readonly log: (level: 'warn' | 'debug', msg: string, extra?: Record<string, unknown>) => void = () => {},
+  ) {}
+
+  async listen(): Promise<void> {
+    mkdirSync(dirname(this.path), { recursive: true, mode: 0o750 });
+    // A stale socket from a killed daemon would make listen() fail with EADDRINUSE.
+    rmSync(this.path, { force: true });
+    const server = createServer((sock) => this.accept(sock));
+    this.server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.path, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    chmodSync(this.path, 0o660);
+  }
+
+  async close(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
+    const server = this.server;
+    this.server = undefined;
+    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+    rmSync(this.path, { force: true });
+  }
+
+  private accept(sock: Socket): void {
+    this.stats.connections++;
+    this.sockets.add(sock);
+    let buf = '';
+    let unwatch: (() => void) | undefined;
+    const send = (msg: ApiResponse): void => {
+      if (!sock.destroyed) sock.write(JSON.stringify(msg) + '\n');
+    };
+    sock.setEncoding('utf8');
+    sock.on('data', (chunk: string) => {
+      buf += chunk;
+      if (buf.length > MAX_REQUEST_LINE && !buf.includes('\n')) {
+        this.stats.badRequests++;
+        send({ id: 0, ok: false, error: { code: 'EBADREQ', message: 'request line too long' } });
+        sock.destroy();
+        return;
+      }
+      let nl: number;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, nl).trim();
+        buf = buf.slice(nl + 1);
+        if (line.length === 0) continue;
+        this.stats.requests++;
+        let req: ApiRequest;
+        try {
+          req = parseRequestLine(line);
+        } catch (e) {
+          this.stats.badRequests++;
+          const err = e instanceof ApiError ? e : new ApiError('EBADREQ', String(e));
+          this.log('warn', 'bad client request', { code: err.code, reason: err.message });
+          send({ id: 0, ok: false, error: { code: err.code, message: err.message } });
+          continue;
+        }
+        if (req.op === 'watch') {
+          unwatch?.();
+          unwatch = this.handler.watch((event) => send({ id: req.id, event }));
+          send({ id: req.id, ok: true, result: { watching: true } });
+          continue;
+        }
+        const id = req.id;
+        this.handler.handle(req).then(
+          (result) => send({ id, ok: true, result }),
+          (e: unknown) => {
+            const err = e instanceof ApiError ? e : new ApiError('EINTERNAL', e instanceof Error ? e.message : String(e));
+            if (!(e instanceof ApiError)) this.log('warn', 'client request failed', { op: req.op, error: err.message });
+            send({ id, ok: false, error: { code: err.code, message: err.message } });
+          },
+        );
+      }
+    });
+    const done = (): void => {
+      unwatch?.();
+      unwatch = undefined;
+      this.sockets.delete(sock);
+    };
+    sock.on('close', done);
+    sock.on('error', done);
+  }
+}
