@@ -1,0 +1,52 @@
+import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { readState, StateFileError, StateWriter, writeStateAtomic } from '../../src/state-store.js';
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+function tmp(): string {
+  const d = mkdtempSync(join(tmpdir(), 'vdpd-state-'));
+  dirs.push(d);
+  return d;
+}
+
+describe('state file', () => {
+  it('writes atomically with mode 0600 and reads back', () => {
+    const d = tmp();
+    const path = join(d, 'sub', 'state.json');
+    expect(readState(path)).toBeUndefined();
+    writeStateAtomic(path, { interfaces: { eth0: { vsis: [1, 2, 3] } } });
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+    expect(readState(path)?.interfaces).toEqual({ eth0: { vsis: [1, 2, 3] } });
+    writeStateAtomic(path, { interfaces: { eth0: { vsis: [] } } });
+    expect(readState(path)?.interfaces).toEqual({ eth0: { vsis: [] } });
+    // no temp files left behind
+    expect(readdirSync(join(d, 'sub'))).toEqual(['state.json']);
+  });
+
+  it('refuses a corrupt or foreign file with a typed error', () => {
+    const d = tmp();
+    const path = join(d, 'state.json');
+    writeFileSync(path, '{"version": 1, "interfaces": {"eth0": ');
+    expect(() => readState(path)).toThrow(StateFileError);
+    writeFileSync(path, '{"version": 99, "interfaces": {}}');
+    expect(() => readState(path)).toThrow(/unknown layout/);
+  });
+
+  it('coalesces bursts of changes into one write', async () => {
+    const d = tmp();
+    const path = join(d, 'state.json');
+    let n = 0;
+    const w = new StateWriter(path, () => ({ eth0: { n: ++n } }), (e) => {
+      throw e;
+    }, 20);
+    for (let i = 0; i < 1000; i++) w.markDirty();
+    await new Promise((r) => setTimeout(r, 80));
+    expect(w.writes).toBe(1);
+    expect(readState(path)?.interfaces).toEqual({ eth0: { n: 1 } });
+  });
+});
