@@ -279,9 +279,15 @@ export interface VdpDraftTlv {
 
 // ---------------------------------------------------------------- whole frames
 
-/** A frame decoded as far as vdpd understands it. `trailer` is what followed the PDU (padding). */
+/**
+ * A frame decoded as far as vdpd understands it. `trailer`: what followed the PDU
+ * (padding). Decoders always set it; for encoding, a defined trailer is appended exactly
+ * (so encodeFrame(decodeFrame(x)) reproduces x, 18-octet ACKs included) and an undefined
+ * one means "zero-pad to 60 octets". For ECP the padding is part of the ULPDU (ECP hands
+ * it to VDP), so an ECP frame's trailer is empty.
+ */
 export type DecodedFrame =
-  | { kind: 'lldp'; eth: EthernetHeader; lldpdu: Lldpdu; trailer: Uint8Array }
-  | { kind: 'ecp22'; eth: EthernetHeader; ecp: Ecp22Pdu; vdp?: VdpUlpdu }
-  | { kind: 'ecp-draft'; eth: EthernetHeader; ecp: EcpDraftPdu; vdp?: VdpDraftTlv[]; trailer: Uint8Array }
-  | { kind: 'other'; eth: EthernetHeader; payload: Uint8Array };
+  | { kind: 'lldp'; eth: EthernetHeader; lldpdu: Lldpdu; trailer?: Uint8Array }
+  | { kind: 'ecp22'; eth: EthernetHeader; ecp: Ecp22Pdu; vdp?: VdpUlpdu; trailer?: Uint8Array }
+  | { kind: 'ecp-draft'; eth: EthernetHeader; ecp: EcpDraftPdu; vdp?: VdpDraftTlv[]; trailer?: Uint8Array }
+  | { kind: 'other'; eth: EthernetHeader; payload: Uint8Array; trailer?: Uint8Array };

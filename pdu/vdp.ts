@@ -1,0 +1,256 @@
+/**
+ * VDP22 (ratified 802.1Qbg) ULPDU: VSI Manager ID TLVs, VSI TLVs (PreAssoc, PreAssoc-RR,
+ * Assoc, DeAssoc), organisationally defined TLVs, End. Header = 7-bit type, 9-bit length,
+ * as in LLDP. ECP hands VDP the frame's padding too, so decoding stops at the first End
+ * (type 0) and keeps the rest as `trailer`.
+ */
+import { checkRange, macInto, macToString, Writer } from './bytes.js';
+import { PduError } from './errors.js';
+import {
+  FILTER_ENTRY_SIZE,
+  FILTER_FORMAT_GROUP_MAC_VID,
+  FILTER_FORMAT_GROUP_VID,
+  FILTER_FORMAT_MAC_VID,
+  VDP_TLV_END,
+  VDP_TLV_MGRID,
+  VDP_TLV_ORG,
+  VSI_MODE_TLV,
+  VSI_TLV_FIXED_LEN,
+  VSI_TLV_MODE,
+  type FilterEntry,
+  type VdpEntry,
+  type VdpTlv,
+  type VdpUlpdu,
+  type VsiTlv,
+} from './types.js';
+
+const MAX_TLV_VALUE = 511;
+
+/** Largest number of filter entries one VSI TLV can carry per format (9-bit length). */
+export const MAX_FILTERS: Record<number, number> = {
+  1: Math.floor((MAX_TLV_VALUE - VSI_TLV_FIXED_LEN) / 2), // 243
+  2: Math.floor((MAX_TLV_VALUE - VSI_TLV_FIXED_LEN) / 8), // 60
+  3: Math.floor((MAX_TLV_VALUE - VSI_TLV_FIXED_LEN) / 6), // 81
+  4: Math.floor((MAX_TLV_VALUE - VSI_TLV_FIXED_LEN) / 12), // 40
+};
+
+function entry(buf: Uint8Array, o: number, format: number): FilterEntry {
+  let gid: number | undefined;
+  let mac: string | undefined;
+  if (format === FILTER_FORMAT_GROUP_VID || format === FILTER_FORMAT_GROUP_MAC_VID) {
+    gid = ((buf[o]! << 24) >>> 0) + ((buf[o + 1]! << 16) | (buf[o + 2]! << 8) | buf[o + 3]!);
+    o += 4;
+  }
+  if (format === FILTER_FORMAT_MAC_VID || format === FILTER_FORMAT_GROUP_MAC_VID) {
+    mac = macToString(buf, o);
+    o += 6;
+  }
+  const v = (buf[o]! << 8) | buf[o + 1]!;
+  const e: FilterEntry = { ps: (v & 0x8000) !== 0, pcp: (v >> 12) & 7, vid: v & 0xfff };
+  if (gid !== undefined) e.groupId = gid;
+  if (mac !== undefined) e.mac = mac;
+  return e;
+}
+
+/**
+ * Decode the value of a VSI TLV of TLV type 1..4. `at` = absolute offset of the TLV
+ * header for error reporting. N = 0 decodes (validate.ts refuses it: lldpad ignores such
+ * TLVs); a length that is not 25 + N × entry size is an error here.
+ */
+export function decodeVsiTlv(type: number, buf: Uint8Array, off: number, len: number, at = off - 2): VsiTlv {
+  const mode = VSI_TLV_MODE[type];
+  if (mode === undefined) throw new PduError('vdp', 'bad-value', 'vsi.type', at, `TLV type ${type} is not a VSI TLV`);
+  if (len < VSI_TLV_FIXED_LEN) {
+    throw new PduError('vdp', 'bad-length', `vsi(${mode})`, at, `VSI TLV length ${len} < ${VSI_TLV_FIXED_LEN}`);
+  }
+  const filterFormat = buf[off + 22]!;
+  const size = FILTER_ENTRY_SIZE[filterFormat];
+  if (size === undefined) {
+    throw new PduError('vdp', 'unsupported', `vsi(${mode}).filterFormat`, at + 2 + 22, `filter info format ${filterFormat} is not 1..4`);
+  }
+  const n = (buf[off + 23]! << 8) | buf[off + 24]!;
+  if (len !== VSI_TLV_FIXED_LEN + n * size) {
+    throw new PduError('vdp', 'bad-length', `vsi(${mode}).filters`, at + 2 + 23, `${n} entr${n === 1 ? 'y' : 'ies'} of ${size} octets need length ${VSI_TLV_FIXED_LEN + n * size}, TLV length is ${len}`);
+  }
+  const filters: FilterEntry[] = new Array<FilterEntry>(n);
+  let o = off + VSI_TLV_FIXED_LEN;
+  for (let i = 0; i < n; i++, o += size) filters[i] = entry(buf, o, filterFormat);
+  return {
+    kind: 'vsi',
+    mode,
+    status: buf[off]!,
+    typeId: (buf[off + 1]! << 16) | (buf[off + 2]! << 8) | buf[off + 3]!,
+    typeVersion: buf[off + 4]!,
+    vsiidFormat: buf[off + 5]!,
+    vsiid: buf.slice(off + 6, off + 22),
+    filterFormat,
+    filters,
+  };
+}
+
+/** `base` = absolute offset of buf[0] (errors name the byte in the whole frame). */
+export function decodeVdpUlpdu(buf: Uint8Array, base = 0): VdpUlpdu {
+  const tlvs: VdpTlv[] = [];
+  let p = 0;
+  while (p < buf.length) {
+    if (buf.length - p < 2) {
+      // one stray octet after the last TLV: padding, unless it is not zero
+      if (buf[p] === 0) break;
+      throw new PduError('vdp', 'truncated', 'tlv.header', base + p, 'need 2 octet(s), 1 left');
+    }
+    const hdr = (buf[p]! << 8) | buf[p + 1]!;
+    const type = hdr >> 9;
+    const len = hdr & 0x1ff;
+    if (type === VDP_TLV_END) break;
+    if (buf.length - p - 2 < len) {
+      throw new PduError('vdp', 'truncated', `tlv(type ${type})`, base + p, `TLV length ${len} but ${buf.length - p - 2} octet(s) left`);
+    }
+    const v = p + 2;
+    switch (type) {
+      case 1:
+      case 2:
+      case 3:
+      case 4:
+        tlvs.push(decodeVsiTlv(type, buf, v, len, base + p));
+        break;
+      case VDP_TLV_MGRID:
+        if (len !== 16) throw new PduError('vdp', 'bad-length', 'mgrid', base + p, `VSI Manager ID TLV length ${len}, must be 16`);
+        tlvs.push({ kind: 'mgrid', managerId: buf.slice(v, v + 16) });
+        break;
+      case VDP_TLV_ORG:
+        if (len < 3) throw new PduError('vdp', 'bad-length', 'org', base + p, `organizationally defined TLV length ${len} < 3`);
+        tlvs.push({ kind: 'org', oui: (buf[v]! << 16) | (buf[v + 1]! << 8) | buf[v + 2]!, data: buf.slice(v + 3, v + len) });
+        break;
+      default:
+        tlvs.push({ kind: 'unknown', tlvType: type, value: buf.slice(v, v + len) });
+    }
+    p = v + len;
+  }
+  return { tlvs, trailer: buf.slice(p) };
+}
+
+function filterEntryInto(out: Uint8Array, o: number, f: FilterEntry, format: number, field: string): number {
+  if (format === FILTER_FORMAT_GROUP_VID || format === FILTER_FORMAT_GROUP_MAC_VID) {
+    if (f.groupId === undefined) throw new PduError('vdp', 'bad-value', `${field}.groupId`, -1, `filter format ${format} needs a group ID`);
+    checkRange('vdp', `${field}.groupId`, f.groupId, 0, 0xffffffff);
+    out[o++] = f.groupId >>> 24;
+    out[o++] = (f.groupId >>> 16) & 0xff;
+    out[o++] = (f.groupId >>> 8) & 0xff;
+    out[o++] = f.groupId & 0xff;
+  }
+  if (format === FILTER_FORMAT_MAC_VID || format === FILTER_FORMAT_GROUP_MAC_VID) {
+    if (f.mac === undefined) throw new PduError('vdp', 'bad-value', `${field}.mac`, -1, `filter format ${format} needs a MAC address`);
+    macInto(f.mac, out, o, `${field}.mac`);
+    o += 6;
+  }
+  checkRange('vdp', `${field}.vid`, f.vid, 0, 4095);
+  checkRange('vdp', `${field}.pcp`, f.pcp, 0, 7);
+  const v = (f.ps ? 0x8000 : 0) | (f.pcp << 12) | f.vid;
+  out[o++] = v >> 8;
+  out[o++] = v & 0xff;
+  return o;
+}
+
+/** The VSI TLV with its 2-octet header. */
+export function encodeVsiTlv(t: VsiTlv): Uint8Array {
+  const type = VSI_MODE_TLV[t.mode];
+  if (type === undefined) throw new PduError('vdp', 'bad-value', 'vsi.mode', -1, `unknown mode ${String(t.mode)}`);
+  const size = FILTER_ENTRY_SIZE[t.filterFormat];
+  if (size === undefined) throw new PduError('vdp', 'out-of-range', 'vsi.filterFormat', -1, `filter format ${t.filterFormat} not in 1..4`);
+  checkRange('vdp', 'vsi.status', t.status, 0, 255);
+  checkRange('vdp', 'vsi.typeId', t.typeId, 0, 0xffffff);
+  checkRange('vdp', 'vsi.typeVersion', t.typeVersion, 0, 255);
+  checkRange('vdp', 'vsi.vsiidFormat', t.vsiidFormat, 0, 255);
+  if (t.vsiid.length !== 16) throw new PduError('vdp', 'out-of-range', 'vsi.vsiid', -1, `VSIID must be 16 octets, got ${t.vsiid.length}`);
+  const n = t.filters.length;
+  if (n > MAX_FILTERS[t.filterFormat]!) {
+    throw new PduError('vdp', 'too-big', 'vsi.filters', -1, `${n} entries of filter format ${t.filterFormat} exceed the 9-bit TLV length (max ${MAX_FILTERS[t.filterFormat]})`);
+  }
+  const len = VSI_TLV_FIXED_LEN + n * size;
+  const out = new Uint8Array(2 + len);
+  out[0] = (type << 1) | (len >> 8);
+  out[1] = len & 0xff;
+  out[2] = t.status;
+  out[3] = t.typeId >> 16;
+  out[4] = (t.typeId >> 8) & 0xff;
+  out[5] = t.typeId & 0xff;
+  out[6] = t.typeVersion;
+  out[7] = t.vsiidFormat;
+  out.set(t.vsiid, 8);
+  out[24] = t.filterFormat;
+  out[25] = n >> 8;
+  out[26] = n & 0xff;
+  let o = 27;
+  for (let i = 0; i < n; i++) o = filterEntryInto(out, o, t.filters[i]!, t.filterFormat, `vsi.filters[${i}]`);
+  return out;
+}
+
+function writeTlv(w: Writer, t: VdpTlv): void {
+  switch (t.kind) {
+    case 'vsi':
+      w.bytes(encodeVsiTlv(t));
+      return;
+    case 'mgrid':
+      if (t.managerId.length !== 16) throw new PduError('vdp', 'out-of-range', 'mgrid', -1, `manager ID must be 16 octets, got ${t.managerId.length}`);
+      w.u16((VDP_TLV_MGRID << 9) | 16).bytes(t.managerId);
+      return;
+    case 'org':
+      checkRange('vdp', 'org.oui', t.oui, 0, 0xffffff);
+      if (3 + t.data.length > MAX_TLV_VALUE) throw new PduError('vdp', 'too-big', 'org', -1, `org TLV of ${3 + t.data.length} octets exceeds 511`);
+      w.u16((VDP_TLV_ORG << 9) | (3 + t.data.length)).u24(t.oui).bytes(t.data);
+      return;
+    case 'end':
+      w.u16(0);
+      return;
+    case 'unknown':
+      checkRange('vdp', 'tlvType', t.tlvType, 1, 126);
+      if (t.value.length > MAX_TLV_VALUE) throw new PduError('vdp', 'too-big', `tlv(type ${t.tlvType})`, -1, `${t.value.length} octets exceed 511`);
+      w.u16((t.tlvType << 9) | t.value.length).bytes(t.value);
+      return;
+  }
+}
+
+/** TLVs then the trailer, exactly: encodeVdpUlpdu(decodeVdpUlpdu(x)) === x. */
+export function encodeVdpUlpdu(u: VdpUlpdu): Uint8Array {
+  const w = new Writer('vdp', 64);
+  for (const t of u.tlvs) writeTlv(w, t);
+  w.bytes(u.trailer);
+  return w.finish();
+}
+
+/** Group a decoded ULPDU into VSI entries: each VSI TLV with the Manager ID TLV before it and the org TLVs after it. */
+export function vdpEntries(u: VdpUlpdu): VdpEntry[] {
+  const out: VdpEntry[] = [];
+  let mgr: Uint8Array | undefined;
+  let cur: VdpEntry | undefined;
+  for (const t of u.tlvs) {
+    if (t.kind === 'mgrid') {
+      mgr = t.managerId;
+      cur = undefined;
+    } else if (t.kind === 'vsi') {
+      cur = { managerId: mgr ?? new Uint8Array(16), vsi: t, org: [] };
+      out.push(cur);
+    } else if (t.kind === 'org' && cur) {
+      cur.org.push({ oui: t.oui, data: t.data });
+    }
+  }
+  return out;
+}
+
+/** Encoded size of one entry (Manager ID TLV + VSI TLV + org TLVs), for packing decisions. */
+export function vdpEntrySize(e: VdpEntry): number {
+  let n = 18 + 2 + VSI_TLV_FIXED_LEN + e.vsi.filters.length * (FILTER_ENTRY_SIZE[e.vsi.filterFormat] ?? 0);
+  for (const o of e.org) n += 2 + 3 + o.data.length;
+  return n;
+}
+
+/** A ULPDU packing several VSIs, each preceded by its Manager ID TLV as lldpad sends it. */
+export function encodeVdpEntries(entries: readonly VdpEntry[], opts: { end?: boolean } = {}): Uint8Array {
+  const tlvs: VdpTlv[] = [];
+  for (const e of entries) {
+    tlvs.push({ kind: 'mgrid', managerId: e.managerId }, e.vsi);
+    for (const o of e.org) tlvs.push({ kind: 'org', oui: o.oui, data: o.data });
+  }
+  if (opts.end) tlvs.push({ kind: 'end' });
+  return encodeVdpUlpdu({ tlvs, trailer: new Uint8Array(0) });
+}
