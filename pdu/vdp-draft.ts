@@ -3,7 +3,7 @@
  * (type 127, OUI 00-1B-3F, subtype 2) with mode and response octets, a 1-octet manager ID
  * and MAC/VLAN entries (reference §4.9). A draft ECPDU holds such TLVs, then End.
  */
-import { checkRange, macInto, macToString, Reader, Writer } from './bytes.js';
+import { checkRange, macInto, Reader, Writer } from './bytes.js';
 import { PduError } from './errors.js';
 import { OUI_QBG_DRAFT, VDP_DRAFT_SUBTYPE, type VdpDraftTlv } from './types.js';
 
@@ -86,4 +86,3 @@ export function encodeVdpDraftTlvs(tlvs: readonly VdpDraftTlv[], trailer?: Uint8
   return w.finish();
 }
 
-export { macToString };
