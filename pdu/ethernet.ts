@@ -45,7 +45,8 @@ export function encodeEthernet(eth: EthernetHeader, payload: Uint8Array, pad = t
   checkRange('ethernet', 'ethertype', eth.ethertype, 0, 0xffff);
   const hl = ethernetHeaderLength(eth);
   const len = Math.max(hl + payload.length, pad ? ETH_ZLEN : 0);
-  if (len > MAX_FRAME) throw new PduError('ethernet', 'too-big', 'frame', -1, `${len} octets exceed ${MAX_FRAME}`);
+  const limit = ETH_FRAME_LEN + (eth.vlan ? 4 : 0);
+  if (len > limit) throw new PduError('ethernet', 'too-big', 'frame', -1, `${len} octets exceed ${limit} (MTU 1500)`);
   const out = new Uint8Array(len);
   macInto(eth.dst, out, 0, 'dst');
   macInto(eth.src, out, 6, 'src');
