@@ -1,0 +1,8 @@
+export interface BenchResult {
+  name: string;
+  value: number;
+  unit: string;
+  note?: string;
+}
+
+export type BenchModule = () => Promise<BenchResult[]>;
