@@ -1,0 +1,249 @@
+/**
+ * EVB TLV negotiation (802.1Qbg, reference §2.3.2/§2.3.3), station and bridge role.
+ *
+ * `negotiate(policy, received)` is the pure rule lldpad applies on every transmit and
+ * receive: echo the peer's status octet, RRSTAT 3 until anything is heard, RRCTR granted
+ * when RRREQ && RRCAP, max() of R/RTE/RWD/RKA with ROL set unless the local value is
+ * strictly larger. The transmitted values are the operative ones.
+ *
+ * The xstate machine tracks whether a peer is there: EVB_WAIT_PEER until an EVB TLV from
+ * the peer has been processed (vdpd reports `ready` only then — lldpad starts ECP/VDP at
+ * once but refuses VDP commands until negotiated), EVB_NEGOTIATED while the neighbour
+ * lives; a TTL-0 LLDPDU, ageing out, or an LLDPDU without EVB TLV sends it back to
+ * EVB_WAIT_PEER with the local values operative again.
+ */
+import { assign, createActor, setup } from 'xstate';
+import { EVB_MODE_BRIDGE, EVB_MODE_STATION, type EvbTlv } from '../pdu/types.js';
+import type { TimerService } from './timers.js';
+import type { TransitionSink } from './transitions.js';
+import type { EvbOperative } from './ulp.js';
+
+export type EvbRole = 'station' | 'bridge';
+
+export interface EvbPolicy {
+  role: EvbRole;
+  /** station: request reflective relay */
+  rrreq: boolean;
+  /** bridge: reflective relay capable */
+  rrcap: boolean;
+  /** SGID (station) / BGID (bridge): group IDs supported */
+  gpid: boolean;
+  r: number;
+  rte: number;
+  rwd: number;
+  rka: number;
+}
+
+/** The local "policy" TLV before any negotiation (reference §2.3.2). */
+export function localTlv(p: EvbPolicy): EvbTlv {
+  const station = p.role === 'station';
+  return {
+    bgid: !station && p.gpid,
+    rrcap: !station && p.rrcap,
+    rrctr: false,
+    bridgeReserved: 0,
+    sgid: station && p.gpid,
+    rrreq: station && p.rrreq,
+    rrstat: station ? 3 : 0,
+    stationReserved: 0,
+    r: p.r,
+    rte: p.rte,
+    evbMode: station ? EVB_MODE_STATION : EVB_MODE_BRIDGE,
+    rolRwd: false,
+    rwd: p.rwd,
+    rkaReserved: 0,
+    rolRka: false,
+    rka: p.rka,
+  };
+}
+
+/** The TLV to transmit given the peer's last EVB TLV (undefined: nothing heard). */
+export function negotiate(p: EvbPolicy, recv: EvbTlv | undefined): EvbTlv {
+  const mine = localTlv(p);
+  if (!recv) return mine;
+  const out: EvbTlv = { ...mine };
+  if (p.role === 'station') {
+    out.bgid = recv.bgid;
+    out.rrcap = recv.rrcap;
+    out.rrctr = recv.rrctr;
+    out.bridgeReserved = recv.bridgeReserved;
+    out.rrstat = recv.rrctr ? 1 : 0;
+  } else {
+    out.sgid = recv.sgid;
+    out.rrreq = recv.rrreq;
+    out.rrstat = recv.rrstat;
+    out.stationReserved = recv.stationReserved;
+    out.rrctr = recv.rrreq && p.rrcap;
+  }
+  out.r = Math.max(p.r, recv.r);
+  out.rte = Math.max(p.rte, recv.rte);
+  out.rwd = Math.max(p.rwd, recv.rwd);
+  out.rolRwd = !(p.rwd > recv.rwd);
+  out.rka = Math.max(p.rka, recv.rka);
+  out.rolRka = !(p.rka > recv.rka);
+  return out;
+}
+
+/** Operative parameters implied by a transmitted TLV. */
+export function operativeOf(t: EvbTlv): EvbOperative {
+  return { r: t.r, rte: t.rte, rwd: t.rwd, rka: t.rka, gpid: t.bgid && t.sgid, rr: t.rrctr };
+}
+
+type EvbEvent = { type: 'RX_EVB'; tlv: EvbTlv } | { type: 'RX_NO_EVB' } | { type: 'PEER_GONE'; why: string } | { type: 'SET_POLICY'; policy: EvbPolicy };
+
+interface EvbContext {
+  policy: EvbPolicy;
+  recv: EvbTlv | undefined;
+  tx: EvbTlv;
+  reason: string;
+}
+
+function evbMachine() {
+  return setup({
+    types: { context: {} as EvbContext, events: {} as EvbEvent, input: {} as EvbPolicy },
+    actions: {
+      adoptPeer: assign(({ context, event }) => (event.type === 'RX_EVB' ? { recv: event.tlv, tx: negotiate(context.policy, event.tlv), reason: 'peer-evb-tlv' } : {})),
+    },
+    guards: {
+      peerIsOtherRole: ({ context, event }) => event.type === 'RX_EVB' && event.tlv.evbMode === (context.policy.role === 'station' ? EVB_MODE_BRIDGE : EVB_MODE_STATION),
+    },
+  }).createMachine({
+    id: 'evb',
+    context: ({ input }) => ({ policy: input, recv: undefined, tx: localTlv(input), reason: 'init' }),
+    initial: 'EVB_WAIT_PEER',
+    on: {
+      SET_POLICY: {
+        actions: assign(({ context, event }) => ({ policy: event.policy, tx: negotiate(event.policy, context.recv), reason: 'local-policy-changed' })),
+      },
+    },
+    states: {
+      EVB_WAIT_PEER: {
+        on: {
+          RX_EVB: [
+            {
+              guard: 'peerIsOtherRole',
+              target: 'EVB_NEGOTIATED',
+              actions: 'adoptPeer',
+            },
+            {
+              // a peer in the same role (two stations) cannot negotiate: keep waiting, but record it
+              actions: assign({ reason: 'peer-same-role' }),
+            },
+          ],
+        },
+      },
+      EVB_NEGOTIATED: {
+        on: {
+          RX_EVB: [
+            {
+              guard: 'peerIsOtherRole',
+              actions: 'adoptPeer',
+            },
+            {
+              target: 'EVB_WAIT_PEER',
+              actions: assign(({ context }) => ({ recv: undefined, tx: localTlv(context.policy), reason: 'peer-changed-role' })),
+            },
+          ],
+          RX_NO_EVB: {
+            target: 'EVB_WAIT_PEER',
+            actions: assign(({ context }) => ({ recv: undefined, tx: localTlv(context.policy), reason: 'peer-stopped-evb' })),
+          },
+          PEER_GONE: {
+            target: 'EVB_WAIT_PEER',
+            actions: assign(({ context, event }) => ({ recv: undefined, tx: localTlv(context.policy), reason: event.why })),
+          },
+        },
+      },
+    },
+  });
+}
+
+export interface EvbAgentOptions {
+  id: string;
+  policy: EvbPolicy;
+  timers: TimerService;
+  onTransition?: TransitionSink;
+  /** operative values changed (pushed to ECP and VDP at once) */
+  onOperative?: (op: EvbOperative) => void;
+  /** negotiated with a peer or lost it */
+  onReady?: (ready: boolean) => void;
+  /** the TLV to transmit changed: send an LLDPDU soon */
+  onTlvChange?: (tlv: EvbTlv) => void;
+}
+
+/** The EVB machine of one port, with change notifications. */
+export class EvbAgent {
+  private actor;
+  private lastOp: string;
+  private lastTx: string;
+  private lastReady = false;
+
+  constructor(private readonly o: EvbAgentOptions) {
+    this.lastOp = JSON.stringify(operativeOf(localTlv(o.policy)));
+    this.lastTx = JSON.stringify(localTlv(o.policy));
+    this.actor = createActor(evbMachine(), { input: o.policy });
+    let prev = 'EVB_WAIT_PEER';
+    this.actor.subscribe((s) => {
+      const now = String(s.value);
+      if (now !== prev) o.onTransition?.({ t: o.timers.now(), machine: 'evb', id: o.id, from: prev, to: now, reason: s.context.reason });
+      prev = now;
+      this.notify();
+    });
+    this.actor.start();
+  }
+
+  private notify(): void {
+    const op = JSON.stringify(this.operative);
+    if (op !== this.lastOp) {
+      this.lastOp = op;
+      this.o.onOperative?.(this.operative);
+    }
+    const tx = JSON.stringify(this.tlv);
+    if (tx !== this.lastTx) {
+      this.lastTx = tx;
+      this.o.onTlvChange?.(this.tlv);
+    }
+    const ready = this.ready;
+    if (ready !== this.lastReady) {
+      this.lastReady = ready;
+      this.o.onReady?.(ready);
+    }
+  }
+
+  get state(): string {
+    return String(this.actor.getSnapshot().value);
+  }
+
+  get ready(): boolean {
+    return this.state === 'EVB_NEGOTIATED';
+  }
+
+  /** the EVB TLV to put into the next LLDPDU */
+  get tlv(): EvbTlv {
+    return this.actor.getSnapshot().context.tx;
+  }
+
+  get received(): EvbTlv | undefined {
+    return this.actor.getSnapshot().context.recv;
+  }
+
+  get operative(): EvbOperative {
+    return operativeOf(this.tlv);
+  }
+
+  receive(tlv: EvbTlv | undefined): void {
+    this.actor.send(tlv ? { type: 'RX_EVB', tlv } : { type: 'RX_NO_EVB' });
+  }
+
+  peerGone(why: 'neighbour-ttl-0' | 'neighbour-aged-out' | 'link-down'): void {
+    this.actor.send({ type: 'PEER_GONE', why });
+  }
+
+  setPolicy(policy: EvbPolicy): void {
+    this.actor.send({ type: 'SET_POLICY', policy });
+  }
+
+  stop(): void {
+    this.actor.stop();
+  }
+}
