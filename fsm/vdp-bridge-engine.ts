@@ -1,0 +1,363 @@
+/**
+ * The bridge side of VDP on one port (the bridge emulator's engine): a VSI table of
+ * bridge machines, a policy function that decides each request (accept, reject with a
+ * reason, keep, assign VIDs to VID-0 entries, change PCP, delay, ignore), resourceWaitDelay,
+ * toutKeepAlive, unsolicited de-associate. Malformed requests are answered with the
+ * request's own TLV type and reason 1 or 5 (lldpad answered with a DeAssoc and reason 2).
+ */
+import { transition } from 'xstate';
+import { toHex, uuidToString } from '../pdu/bytes.js';
+import { PduError } from '../pdu/errors.js';
+import { decodeVdpUlpdu, encodeVdpEntries, vdpEntries, vdpEntrySize } from '../pdu/vdp.js';
+import { validateVsi } from '../pdu/validate.js';
+import { VDP_STATUS_HARD, VDP_STATUS_KEEP, VDP_STATUS_RESPONSE, VDP_RESP_INSUFFICIENT_RESOURCES, type FilterEntry, type VdpEntry, type VsiMode } from '../pdu/types.js';
+import type { TimerHandle, TimerService } from './timers.js';
+import type { TransitionSink } from './transitions.js';
+import { EVB_DEFAULTS, evbTimerMs, type EcpLower, type EcpUlp, type EvbOperative, type UlpduOut } from './ulp.js';
+import { bridgeMachine, type BridgeContext, type BridgeDecision, type BridgeEffect, type BridgeEvent, type BridgeState } from './vdp-bridge.js';
+import { filtersEqualForKey, vsiKey, type VsiKey } from './vsi.js';
+
+export type { BridgeDecision };
+
+export interface BridgeRequestView {
+  key: VsiKey;
+  mode: VsiMode;
+  entry: VdpEntry;
+  /** VSIs currently associated or pre-associated on this port */
+  activeVsis: number;
+  /** keep-alive of an already confirmed VSI */
+  keepAlive: boolean;
+}
+
+export type BridgePolicy = (req: BridgeRequestView) => BridgeDecision;
+
+export const acceptAll: BridgePolicy = () => ({ action: 'accept' });
+
+export interface BridgeRecord {
+  key: VsiKey;
+  entry: VdpEntry;
+  state: BridgeState;
+  ctx: BridgeContext;
+  decision: BridgeDecision | undefined;
+  toutTimer: TimerHandle | undefined;
+  rwdTimer: TimerHandle | undefined;
+  decideTimer: TimerHandle | undefined;
+  deassocTimer: TimerHandle | undefined;
+  since: number;
+  lastSeen: number;
+}
+
+export interface BridgeCounters {
+  requests: number;
+  keepAlives: number;
+  accepted: number;
+  rejected: Record<string, number>;
+  kept: number;
+  malformed: number;
+  malformedUlpdu: number;
+  unsolicitedDeassoc: number;
+  keepAliveTimeouts: number;
+  responsesSent: number;
+  ulpdusSent: number;
+  ignoredBusy: number;
+  ignoredResponses: number;
+}
+
+export interface BridgeEngineOptions {
+  id: string;
+  timers: TimerService;
+  policy?: BridgePolicy;
+  maxVsis?: number;
+  onTransition?: TransitionSink;
+  onChange?: () => void;
+}
+
+/** toutKeepAlive = 1.5 × (u·2^RKA + (2R+1)·u·2^RTE) (reference §5.1). */
+export function toutKeepAliveMs(op: EvbOperative): number {
+  return 1.5 * (evbTimerMs(op.rka) + (2 * op.r + 1) * evbTimerMs(op.rte));
+}
+
+function withAssignments(filters: FilterEntry[], d: BridgeDecision): FilterEntry[] {
+  return filters.map((f) => {
+    const o = { ...f };
+    if (o.vid === 0 && d.assignVid !== undefined) o.vid = d.assignVid;
+    if (!o.ps && d.pcp !== undefined) o.pcp = d.pcp;
+    return o;
+  });
+}
+
+export class VdpBridgeEngine implements EcpUlp {
+  private recs = new Map<VsiKey, BridgeRecord>();
+  private out: VdpEntry[] = [];
+  private lower: EcpLower | undefined;
+  private op: EvbOperative = EVB_DEFAULTS;
+  private policy: BridgePolicy;
+  readonly counters: BridgeCounters = {
+    requests: 0,
+    keepAlives: 0,
+    accepted: 0,
+    rejected: {},
+    kept: 0,
+    malformed: 0,
+    malformedUlpdu: 0,
+    unsolicitedDeassoc: 0,
+    keepAliveTimeouts: 0,
+    responsesSent: 0,
+    ulpdusSent: 0,
+    ignoredBusy: 0,
+    ignoredResponses: 0,
+  };
+
+  constructor(private readonly o: BridgeEngineOptions) {
+    this.policy = o.policy ?? acceptAll;
+  }
+
+  attachLower(lower: EcpLower): void {
+    this.lower = lower;
+  }
+
+  setOperative(op: EvbOperative): void {
+    this.op = op;
+  }
+
+  setPolicy(p: BridgePolicy): void {
+    this.policy = p;
+  }
+
+  get size(): number {
+    return this.recs.size;
+  }
+
+  /** VSIs in BR_WAITCMD (associated or pre-associated) */
+  get active(): number {
+    let n = 0;
+    for (const r of this.recs.values()) if (r.state === 'BR_WAITCMD') n++;
+    return n;
+  }
+
+  records(): IterableIterator<BridgeRecord> {
+    return this.recs.values();
+  }
+
+  list(): { vsiid: string; typeId: number; typeVersion: number; state: BridgeState; confirmed: VsiMode | null; filters: FilterEntry[]; sinceMs: number; reason: string }[] {
+    const now = this.o.timers.now();
+    return [...this.recs.values()].map((r) => ({
+      vsiid: r.entry.vsi.vsiidFormat === 5 ? uuidToString(r.entry.vsi.vsiid) : toHex(r.entry.vsi.vsiid),
+      typeId: r.entry.vsi.typeId,
+      typeVersion: r.entry.vsi.typeVersion,
+      state: r.state,
+      confirmed: r.ctx.confirmed,
+      filters: r.entry.vsi.filters,
+      sinceMs: now - r.since,
+      reason: r.ctx.reason,
+    }));
+  }
+
+  /** De-associate a VSI on the bridge's own initiative. */
+  deassociate(key: VsiKey, why = 'admin-deassoc'): boolean {
+    const r = this.recs.get(key);
+    if (!r || r.state === 'BR_END') return false;
+    this.dispatch(r, { type: 'ADMIN_DEASSOC', why });
+    return true;
+  }
+
+  /** Port down or the station gone: the table is dropped silently (the station re-associates). */
+  clear(): void {
+    for (const r of this.recs.values()) this.stopTimers(r);
+    this.recs.clear();
+    this.out = [];
+  }
+
+  // ------------------------------------------------------------------ EcpUlp
+
+  receive(ulpdu: Uint8Array): void {
+    let entries: VdpEntry[];
+    try {
+      entries = vdpEntries(decodeVdpUlpdu(ulpdu));
+    } catch (e) {
+      if (!(e instanceof PduError)) throw e;
+      this.counters.malformedUlpdu++;
+      return;
+    }
+    for (const e of entries) this.request(e);
+  }
+
+  private reply(entry: VdpEntry, mode: VsiMode, status: number, filters = entry.vsi.filters): void {
+    this.out.push({ managerId: entry.managerId, vsi: { ...entry.vsi, mode, status, filters }, org: [] });
+    this.counters.responsesSent++;
+    this.lower?.kick();
+  }
+
+  private request(e: VdpEntry): void {
+    const v = e.vsi;
+    if (v.status & VDP_STATUS_RESPONSE) {
+      this.counters.ignoredResponses++;
+      return;
+    }
+    this.counters.requests++;
+    const problems = validateVsi(v, { groupIds: this.op.gpid });
+    if (problems.length > 0) {
+      this.counters.malformed++;
+      this.reply(e, v.mode, VDP_STATUS_RESPONSE | problems[0]!.code);
+      return;
+    }
+    const key = vsiKey({ ...v, managerId: e.managerId });
+    let rec = this.recs.get(key);
+    if (!rec) {
+      if (v.mode === 'deassoc') {
+        // nothing to remove: success, no record (lldpad does the same)
+        this.reply(e, 'deassoc', VDP_STATUS_RESPONSE);
+        return;
+      }
+      rec = {
+        key,
+        entry: e,
+        state: 'BR_INIT',
+        ctx: { mode: v.mode, confirmed: null, reason: 'created' },
+        decision: undefined,
+        toutTimer: undefined,
+        rwdTimer: undefined,
+        decideTimer: undefined,
+        deassocTimer: undefined,
+        since: this.o.timers.now(),
+        lastSeen: this.o.timers.now(),
+      };
+      this.recs.set(key, rec);
+    } else if (rec.state === 'BR_PROCESS') {
+      this.counters.ignoredBusy++;
+      return;
+    }
+    rec.lastSeen = this.o.timers.now();
+    const sameFilters = filtersEqualForKey(rec.entry.vsi.filters, v.filters) && rec.entry.vsi.filterFormat === v.filterFormat;
+    if (!sameFilters) rec.entry = e;
+    else rec.entry = { ...e, vsi: { ...e.vsi, filters: rec.state === 'BR_WAITCMD' ? rec.entry.vsi.filters : v.filters } };
+    this.dispatch(rec, { type: 'REQUEST', mode: v.mode, sameFilters });
+  }
+
+  private dispatch(rec: BridgeRecord, event: BridgeEvent): void {
+    const snap = bridgeMachine.resolveState({ value: rec.state, context: rec.ctx });
+    const [next, actions] = transition(bridgeMachine, snap, event);
+    const from = rec.state;
+    rec.state = next.value as BridgeState;
+    rec.ctx = next.context;
+    if (from !== rec.state || event.type === 'REQUEST') {
+      this.o.onTransition?.({ t: this.o.timers.now(), machine: 'vdp-bridge', id: rec.entry.vsi.vsiidFormat === 5 ? uuidToString(rec.entry.vsi.vsiid) : toHex(rec.entry.vsi.vsiid), from, to: rec.state, reason: rec.ctx.reason });
+    }
+    if (event.type === 'DECIDED') rec.decision = event.decision;
+    for (const a of actions) this.effect(rec, a.type as BridgeEffect);
+    if (rec.state === 'BR_END') {
+      this.stopTimers(rec);
+      if (this.recs.get(rec.key) === rec) this.recs.delete(rec.key);
+      this.o.onChange?.();
+    }
+  }
+
+  private stopTimers(r: BridgeRecord): void {
+    const t = this.o.timers;
+    t.cancel(r.toutTimer);
+    t.cancel(r.rwdTimer);
+    t.cancel(r.decideTimer);
+    r.toutTimer = r.rwdTimer = r.decideTimer = undefined;
+  }
+
+  private effect(rec: BridgeRecord, e: BridgeEffect): void {
+    const t = this.o.timers;
+    const d = rec.decision;
+    switch (e) {
+      case 'decide': {
+        t.cancel(rec.rwdTimer);
+        rec.rwdTimer = t.after(evbTimerMs(this.op.rwd), () => {
+          rec.rwdTimer = undefined;
+          this.dispatch(rec, { type: 'RWD_EXPIRED' });
+        });
+        const view: BridgeRequestView = { key: rec.key, mode: rec.ctx.mode, entry: rec.entry, activeVsis: this.active, keepAlive: false };
+        let decision = this.policy(view);
+        if (decision.action === 'accept' && rec.ctx.mode !== 'deassoc' && this.o.maxVsis !== undefined && rec.ctx.confirmed === null && this.active >= this.o.maxVsis) {
+          decision = { action: 'reject', reason: VDP_RESP_INSUFFICIENT_RESOURCES };
+        }
+        if (decision.delayMs && decision.delayMs > 0) {
+          rec.decideTimer = t.after(decision.delayMs, () => {
+            rec.decideTimer = undefined;
+            this.dispatch(rec, { type: 'DECIDED', decision });
+          });
+        } else {
+          // decided at once, but after this transition completes (a timer, so virtual time sees it too)
+          rec.decideTimer = t.after(0, () => {
+            rec.decideTimer = undefined;
+            if (this.recs.get(rec.key) === rec && rec.state === 'BR_PROCESS') this.dispatch(rec, { type: 'DECIDED', decision });
+          });
+        }
+        return;
+      }
+      case 'replyAccepted': {
+        this.counters.accepted++;
+        const filters = d ? withAssignments(rec.entry.vsi.filters, d) : rec.entry.vsi.filters;
+        rec.entry = { ...rec.entry, vsi: { ...rec.entry.vsi, filters } };
+        this.reply(rec.entry, rec.ctx.mode, VDP_STATUS_RESPONSE, filters);
+        if (d?.deassocAfterMs !== undefined && rec.ctx.mode !== 'deassoc') {
+          t.cancel(rec.deassocTimer);
+          rec.deassocTimer = t.after(d.deassocAfterMs, () => {
+            rec.deassocTimer = undefined;
+            if (this.recs.get(rec.key) === rec && rec.state === 'BR_WAITCMD') this.dispatch(rec, { type: 'ADMIN_DEASSOC', why: 'policy-deassoc-after' });
+          });
+        }
+        return;
+      }
+      case 'replyRejected': {
+        const code = d?.reason ?? 4;
+        this.counters.rejected[String(code)] = (this.counters.rejected[String(code)] ?? 0) + 1;
+        this.reply(rec.entry, rec.ctx.mode, VDP_STATUS_RESPONSE | (d?.hard ? VDP_STATUS_HARD : 0) | (code & 0x0f));
+        return;
+      }
+      case 'replyKeep':
+        this.counters.kept++;
+        this.reply(rec.entry, rec.ctx.mode, VDP_STATUS_RESPONSE | VDP_STATUS_KEEP | (d?.hard ? VDP_STATUS_HARD : 0) | ((d?.reason ?? 4) & 0x0f));
+        return;
+      case 'replyAlive':
+        this.counters.keepAlives++;
+        this.reply(rec.entry, rec.ctx.confirmed ?? rec.ctx.mode, VDP_STATUS_RESPONSE);
+        return;
+      case 'unsolicitedDeassoc':
+        this.counters.unsolicitedDeassoc++;
+        if (rec.ctx.reason === 'keepalive-timeout') this.counters.keepAliveTimeouts++;
+        t.cancel(rec.deassocTimer);
+        this.reply(rec.entry, 'deassoc', 0);
+        this.counters.responsesSent--;
+        return;
+      case 'startToutKeepAlive':
+        t.cancel(rec.toutTimer);
+        rec.toutTimer = t.after(toutKeepAliveMs(this.op), () => {
+          rec.toutTimer = undefined;
+          this.dispatch(rec, { type: 'TOUT_KA' });
+        });
+        return;
+      case 'stopTimers':
+        t.cancel(rec.toutTimer);
+        t.cancel(rec.rwdTimer);
+        rec.toutTimer = rec.rwdTimer = undefined;
+        return;
+    }
+  }
+
+  pull(maxLen: number): UlpduOut | undefined {
+    if (this.out.length === 0) return undefined;
+    let size = 0;
+    let n = 0;
+    while (n < this.out.length) {
+      const s = vdpEntrySize(this.out[n]!);
+      if (size + s > maxLen) break;
+      size += s;
+      n++;
+    }
+    if (n === 0) n = 1; // an oversized single entry cannot come from a valid request; let the encoder refuse it
+    const batch = this.out.splice(0, n);
+    this.counters.ulpdusSent++;
+    return { ulpdu: encodeVdpEntries(batch), token: batch.length };
+  }
+
+  delivered(): void {}
+
+  abandoned(): void {
+    // A lost answer is recovered by the station's re-send or keep-alive.
+  }
+}

@@ -1,0 +1,575 @@
+/**
+ * The station side of VDP on one port: every VSI's machine (stored as a state name and a
+ * small context, advanced with xstate's pure `transition`), one TimerService heap for all
+ * timers, and the ECP upper-layer contract — it packs as many VSI TLVs into one ECPDU as
+ * fit, in request order so no VSI starves.
+ *
+ * Beyond lldpad: a request that ECP delivered but the bridge never answered (lldpad's bridge
+ * loses ECPDUs that arrive within ~2 ms of the previous one) is re-sent with back-off until
+ * respWaitDelay; outcomes are reported for every command; ended VSIs stay readable for a
+ * while; state can be exported and restored across restarts.
+ */
+import { transition } from 'xstate';
+import { toHex, uuidToString } from '../pdu/bytes.js';
+import { decodeVdpUlpdu, encodeVdpEntries, vdpEntries, vdpEntrySize } from '../pdu/vdp.js';
+import { validateVsi } from '../pdu/validate.js';
+import { PduError } from '../pdu/errors.js';
+import { VDP_STATUS_RESPONSE, type FilterEntry, type VdpEntry, type VsiMode, type VsiTlv } from '../pdu/types.js';
+import type { TimerHandle, TimerService } from './timers.js';
+import type { TransitionSink } from './transitions.js';
+import { EVB_DEFAULTS, evbTimerMs, type EcpLower, type EcpUlp, type EvbOperative, type UlpduOut } from './ulp.js';
+import { stationMachine, type StationContext, type StationEffect, type StationEvent, type StationState } from './vdp-station.js';
+import { checkCommand, responseFiltersMatch, VdpCommandError, vsiKey, type Outcome, type VsiKey, type VsiWire } from './vsi.js';
+
+export interface StationRecord {
+  key: VsiKey;
+  wire: VsiWire;
+  state: StationState;
+  ctx: StationContext;
+  respTimer: TimerHandle | undefined;
+  resendTimer: TimerHandle | undefined;
+  kaTimer: TimerHandle | undefined;
+  resends: number;
+  /** an ECPDU carrying the current request was acknowledged by the peer's ECP */
+  ecpAcked: boolean;
+  queued: boolean;
+  /** a command (not a keep-alive) waits for its outcome */
+  pendingCmd: boolean;
+  cmdAt: number;
+  waiters: ((o: Outcome) => void)[];
+  lastOutcome: Outcome | undefined;
+  lastOutcomeAt: number;
+  /** opaque data of whoever asked (netlink requester, API client) */
+  requester: unknown;
+  endedAt: number | undefined;
+  /** filters of the response being processed (for adoptFilters) */
+  returned: FilterEntry[] | undefined;
+}
+
+export interface StationCounters {
+  commands: number;
+  rejected: Record<string, number>;
+  requestsSent: number;
+  resends: number;
+  keepAlives: number;
+  responses: number;
+  outcomes: Record<string, number>;
+  unknownVsi: number;
+  unexpectedRequests: number;
+  malformedUlpdu: number;
+  ecpAbandoned: number;
+  ulpdusSent: number;
+  tlvsSent: number;
+}
+
+export interface VsiStatusView {
+  key: VsiKey;
+  vsiid: string;
+  vsiidFormat: number;
+  managerId: string;
+  typeId: number;
+  typeVersion: number;
+  state: StationState;
+  mode: VsiMode;
+  confirmed: VsiMode | null;
+  inProgress: boolean;
+  /** last response status octet, -1 before any */
+  status: number;
+  filters: FilterEntry[];
+  lastOutcome: Outcome | undefined;
+  reason: string;
+}
+
+/** What the daemon keeps across a restart. */
+export interface PersistedVsi {
+  managerId: string;
+  typeId: number;
+  typeVersion: number;
+  vsiidFormat: number;
+  vsiid: string;
+  filterFormat: number;
+  filters: FilterEntry[];
+  hints: number;
+  /** the mode to restore: the confirmed mode, or the requested one when a command was pending */
+  mode: VsiMode;
+  requester?: unknown;
+}
+
+export interface StationEngineOptions {
+  id: string;
+  timers: TimerService;
+  onTransition?: TransitionSink;
+  /** every outcome; `solicited` = a command was waiting for it */
+  onOutcome?: (rec: StationRecord, outcome: Outcome, solicited: boolean) => void;
+  /** a confirmed VSI ended without a pending command (bridge de-associate, keep-alive failure) */
+  onEnded?: (rec: StationRecord, reason: string) => void;
+  /** state worth persisting changed */
+  onChange?: () => void;
+  /** first re-send of an unanswered request (ms); doubles up to maxResendMs */
+  resendMs?: number;
+  maxResendMs?: number;
+  /** how long an ended VSI stays readable */
+  endedRetentionMs?: number;
+}
+
+function hex16(b: Uint8Array): Uint8Array {
+  return b;
+}
+
+/** 1.5 × (u·2^RWD + (2R+1)·u·2^RTE): the station's wait for a VDP response (reference §5.1). */
+export function respWaitDelayMs(op: EvbOperative): number {
+  return 1.5 * (evbTimerMs(op.rwd) + (2 * op.r + 1) * evbTimerMs(op.rte));
+}
+
+export class VdpStationEngine implements EcpUlp {
+  private recs = new Map<VsiKey, StationRecord>();
+  private queue = new Set<StationRecord>();
+  private lower: EcpLower | undefined;
+  private op: EvbOperative = EVB_DEFAULTS;
+  private ready = false;
+  private linkUp = true;
+  readonly counters: StationCounters = {
+    commands: 0,
+    rejected: {},
+    requestsSent: 0,
+    resends: 0,
+    keepAlives: 0,
+    responses: 0,
+    outcomes: {},
+    unknownVsi: 0,
+    unexpectedRequests: 0,
+    malformedUlpdu: 0,
+    ecpAbandoned: 0,
+    ulpdusSent: 0,
+    tlvsSent: 0,
+  };
+
+  constructor(private readonly o: StationEngineOptions) {}
+
+  attachLower(lower: EcpLower): void {
+    this.lower = lower;
+  }
+
+  get size(): number {
+    return this.recs.size;
+  }
+
+  get isReady(): boolean {
+    return this.ready;
+  }
+
+  setOperative(op: EvbOperative): void {
+    this.op = op;
+  }
+
+  /** EVB negotiated (true) or the peer is gone (false). On a new peer every VSI is re-sent. */
+  setReady(ready: boolean): void {
+    const was = this.ready;
+    this.ready = ready;
+    if (ready && !was) {
+      for (const r of this.recs.values()) if (r.state !== 'END' && r.state !== 'INIT') this.dispatch(r, { type: 'LINK_UP' });
+      this.lower?.kick();
+    }
+  }
+
+  linkDown(): void {
+    this.linkUp = false;
+    for (const r of this.recs.values()) {
+      this.o.timers.cancel(r.respTimer);
+      this.o.timers.cancel(r.resendTimer);
+      this.o.timers.cancel(r.kaTimer);
+      r.respTimer = r.resendTimer = r.kaTimer = undefined;
+    }
+  }
+
+  /** Link back: VSIs keep their state and re-associate (lldpad left a VSI that was waiting stuck BUSY). */
+  linkUpAgain(): void {
+    this.linkUp = true;
+    for (const r of this.recs.values()) if (r.state !== 'END' && r.state !== 'INIT') this.dispatch(r, { type: 'LINK_UP' });
+    this.lower?.kick();
+  }
+
+  // ------------------------------------------------------------------ commands
+
+  /**
+   * Start a command. Throws VdpCommandError when refused (nothing is sent); otherwise the
+   * returned promise settles with the outcome. The record is visible to status() at once.
+   */
+  command(mode: VsiMode, wire: VsiWire, requester?: unknown): { record: StationRecord; outcome: Promise<Outcome> } {
+    this.counters.commands++;
+    const key = vsiKey(wire);
+    let rec = this.recs.get(key);
+    const existing = rec && { mode: rec.ctx.mode, busy: rec.pendingCmd, ended: rec.state === 'END', filterFormat: rec.wire.filterFormat, filters: rec.wire.filters };
+    const refusal = checkCommand(existing, mode, wire) ?? this.checkWire(wire);
+    if (refusal) {
+      this.counters.rejected[refusal.code] = (this.counters.rejected[refusal.code] ?? 0) + 1;
+      throw refusal;
+    }
+    if (!rec || rec.state === 'END') {
+      if (rec) this.reap(rec);
+      rec = this.newRecord(key, wire, mode);
+    } else {
+      // a repeated command keeps the bridge-assigned VIDs; hints may change (migration)
+      rec.wire.hints = wire.hints;
+      if (wire.org) rec.wire.org = wire.org;
+    }
+    if (requester !== undefined) rec.requester = requester;
+    const r = rec;
+    const outcome = new Promise<Outcome>((resolve) => r.waiters.push(resolve));
+    r.pendingCmd = true;
+    r.cmdAt = this.o.timers.now();
+    this.dispatch(r, { type: 'CMD', mode });
+    this.o.onChange?.();
+    return { record: r, outcome };
+  }
+
+  private checkWire(w: VsiWire): VdpCommandError | undefined {
+    const probe: VsiTlv = { kind: 'vsi', mode: 'assoc', status: 0, typeId: w.typeId, typeVersion: w.typeVersion, vsiidFormat: w.vsiidFormat, vsiid: w.vsiid, filterFormat: w.filterFormat, filters: w.filters };
+    const problems = validateVsi(probe, { groupIds: this.op.gpid || !this.ready });
+    if (problems.length > 0) return new VdpCommandError('EINVAL', problems.map((p) => `${p.field}: ${p.reason}`).join('; '));
+    try {
+      const size = vdpEntrySize({ managerId: w.managerId, vsi: probe, org: w.org ?? [] });
+      if (size > (this.lower?.maxUlpdu ?? 1493)) return new VdpCommandError('E2BIG', `the VSI needs ${size} octets, more than one ECPDU holds`);
+      encodeVdpEntries([{ managerId: w.managerId, vsi: probe, org: w.org ?? [] }]);
+    } catch (e) {
+      if (e instanceof PduError) return new VdpCommandError(e.code === 'too-big' ? 'E2BIG' : 'EINVAL', e.message);
+      throw e;
+    }
+    return undefined;
+  }
+
+  private newRecord(key: VsiKey, wire: VsiWire, mode: VsiMode): StationRecord {
+    const rec: StationRecord = {
+      key,
+      wire: { ...wire, managerId: hex16(wire.managerId), filters: wire.filters.map((f) => ({ ...f })) },
+      state: 'INIT',
+      ctx: { mode, confirmed: null, status: -1, reason: 'created' },
+      respTimer: undefined,
+      resendTimer: undefined,
+      kaTimer: undefined,
+      resends: 0,
+      ecpAcked: false,
+      queued: false,
+      pendingCmd: false,
+      cmdAt: 0,
+      waiters: [],
+      lastOutcome: undefined,
+      lastOutcomeAt: 0,
+      requester: undefined,
+      endedAt: undefined,
+      returned: undefined,
+    };
+    this.recs.set(key, rec);
+    return rec;
+  }
+
+  // ------------------------------------------------------------------ machine driving
+
+  private dispatch(rec: StationRecord, event: StationEvent): void {
+    const snap = stationMachine.resolveState({ value: rec.state, context: rec.ctx });
+    const [next, actions] = transition(stationMachine, snap, event);
+    const from = rec.state;
+    rec.state = next.value as StationState;
+    rec.ctx = next.context;
+    if (from !== rec.state) {
+      this.o.onTransition?.({ t: this.o.timers.now(), machine: 'vdp-station', id: this.vsiLabel(rec), from, to: rec.state, reason: rec.ctx.reason });
+    }
+    for (const a of actions) this.effect(rec, a.type as StationEffect);
+    if (rec.state === 'END') this.ended(rec);
+  }
+
+  private vsiLabel(rec: StationRecord): string {
+    return rec.wire.vsiidFormat === 5 ? uuidToString(rec.wire.vsiid) : `${rec.wire.vsiidFormat}:${toHex(rec.wire.vsiid)}`;
+  }
+
+  private effect(rec: StationRecord, e: StationEffect): void {
+    const t = this.o.timers;
+    switch (e) {
+      case 'sendRequest':
+        rec.resends = 0;
+        rec.ecpAcked = false;
+        if (!rec.pendingCmd) this.counters.keepAlives++;
+        this.enqueue(rec);
+        this.armRespTimers(rec, true);
+        return;
+      case 'resend':
+        rec.resends++;
+        this.counters.resends++;
+        this.enqueue(rec);
+        this.armRespTimers(rec, false);
+        return;
+      case 'stopRespTimers':
+        t.cancel(rec.respTimer);
+        t.cancel(rec.resendTimer);
+        rec.respTimer = rec.resendTimer = undefined;
+        this.queue.delete(rec);
+        rec.queued = false;
+        return;
+      case 'startKeepAlive':
+        t.cancel(rec.kaTimer);
+        if (this.linkUp) rec.kaTimer = t.after(evbTimerMs(this.op.rka), () => {
+          rec.kaTimer = undefined;
+          this.dispatch(rec, { type: 'KA_DUE' });
+        });
+        return;
+      case 'stopKeepAlive':
+        t.cancel(rec.kaTimer);
+        rec.kaTimer = undefined;
+        return;
+      case 'adoptFilters':
+        if (rec.returned) rec.wire.filters = rec.returned.map((f) => ({ ...f }));
+        this.o.onChange?.();
+        return;
+      case 'outcomeSuccess': {
+        const code = rec.ctx.status & 0x0f;
+        if (code !== 0) return this.outcome(rec, { kind: 'bridge-error', mode: rec.ctx.mode, reason: code, keep: (rec.ctx.status & 0x20) !== 0, hard: (rec.ctx.status & 0x10) !== 0, status: rec.ctx.status });
+        return this.outcome(rec, { kind: 'success', mode: rec.ctx.mode === 'deassoc' ? 'deassoc' : (rec.ctx.confirmed ?? rec.ctx.mode), filters: rec.wire.filters.map((f) => ({ ...f })), latencyMs: t.now() - rec.cmdAt });
+      }
+      case 'outcomeError': {
+        const s = rec.ctx.status;
+        return this.outcome(rec, { kind: 'bridge-error', mode: rec.ctx.mode, reason: s & 0x0f, keep: (s & 0x20) !== 0, hard: (s & 0x10) !== 0, status: s });
+      }
+      case 'outcomeTimeout':
+        return this.outcome(rec, rec.ecpAcked ? { kind: 'timeout', mode: rec.ctx.mode } : { kind: 'no-bridge', mode: rec.ctx.mode });
+      case 'outcomeDeassocByBridge':
+        return this.outcome(rec, { kind: 'deassoc-by-bridge', mode: rec.ctx.mode });
+      case 'outcomeSuperseded':
+        return this.outcome(rec, { kind: 'superseded', mode: rec.ctx.mode });
+      case 'notifyEnded':
+        this.o.onEnded?.(rec, rec.ctx.reason);
+        this.outcome(rec, rec.ctx.reason === 'resp-wait-delay-expired' ? (rec.ecpAcked ? { kind: 'timeout', mode: rec.ctx.mode } : { kind: 'no-bridge', mode: rec.ctx.mode }) : { kind: 'deassoc-by-bridge', mode: rec.ctx.mode }, false);
+        return;
+    }
+  }
+
+  private outcome(rec: StationRecord, o: Outcome, solicited = rec.pendingCmd): void {
+    rec.lastOutcome = o;
+    rec.lastOutcomeAt = this.o.timers.now();
+    this.counters.outcomes[o.kind] = (this.counters.outcomes[o.kind] ?? 0) + 1;
+    if (solicited) {
+      rec.pendingCmd = false;
+      const w = rec.waiters;
+      rec.waiters = [];
+      for (const resolve of w) resolve(o);
+    }
+    this.o.onOutcome?.(rec, o, solicited);
+  }
+
+  private armRespTimers(rec: StationRecord, fresh: boolean): void {
+    const t = this.o.timers;
+    if (!this.linkUp) return;
+    if (fresh || rec.respTimer === undefined) {
+      t.cancel(rec.respTimer);
+      rec.respTimer = t.after(respWaitDelayMs(this.op), () => {
+        rec.respTimer = undefined;
+        t.cancel(rec.resendTimer);
+        rec.resendTimer = undefined;
+        this.dispatch(rec, { type: 'RESP_TIMEOUT' });
+      });
+    }
+    t.cancel(rec.resendTimer);
+    const base = this.o.resendMs ?? Math.max(50, 20 * evbTimerMs(this.op.rte));
+    const delay = Math.min(this.o.maxResendMs ?? 2000, base * 2 ** Math.min(rec.resends, 10));
+    rec.resendTimer = t.after(delay, () => {
+      rec.resendTimer = undefined;
+      this.dispatch(rec, { type: 'RESEND_DUE' });
+    });
+  }
+
+  private ended(rec: StationRecord): void {
+    const t = this.o.timers;
+    t.cancel(rec.respTimer);
+    t.cancel(rec.resendTimer);
+    t.cancel(rec.kaTimer);
+    rec.respTimer = rec.resendTimer = rec.kaTimer = undefined;
+    this.queue.delete(rec);
+    rec.queued = false;
+    rec.endedAt = t.now();
+    if (rec.pendingCmd) this.outcome(rec, { kind: 'deassoc-by-bridge', mode: rec.ctx.mode });
+    this.o.onChange?.();
+    // keep the final status readable (libvirt polls; two readers may race) before reaping
+    const keepFor = this.o.endedRetentionMs ?? 60_000;
+    t.after(keepFor, () => {
+      if (this.recs.get(rec.key) === rec && rec.state === 'END') this.reap(rec);
+    });
+  }
+
+  private reap(rec: StationRecord): void {
+    if (this.recs.get(rec.key) === rec) this.recs.delete(rec.key);
+  }
+
+  private enqueue(rec: StationRecord): void {
+    if (!rec.queued) {
+      rec.queued = true;
+      this.queue.add(rec);
+    }
+    if (this.ready && this.linkUp) this.lower?.kick();
+  }
+
+  private entryFor(rec: StationRecord): VdpEntry {
+    const w = rec.wire;
+    return {
+      managerId: w.managerId,
+      vsi: { kind: 'vsi', mode: rec.ctx.mode, status: w.hints & 0x30, typeId: w.typeId, typeVersion: w.typeVersion, vsiidFormat: w.vsiidFormat, vsiid: w.vsiid, filterFormat: w.filterFormat, filters: w.filters },
+      org: w.org ?? [],
+    };
+  }
+
+  // ------------------------------------------------------------------ EcpUlp
+
+  pull(maxLen: number): UlpduOut | undefined {
+    if (!this.ready || !this.linkUp || this.queue.size === 0) return undefined;
+    const entries: VdpEntry[] = [];
+    const keys: StationRecord[] = [];
+    let size = 0;
+    for (const rec of this.queue) {
+      const e = this.entryFor(rec);
+      const n = vdpEntrySize(e);
+      if (size + n > maxLen) break;
+      size += n;
+      entries.push(e);
+      keys.push(rec);
+    }
+    if (entries.length === 0) return undefined;
+    for (const rec of keys) {
+      this.queue.delete(rec);
+      rec.queued = false;
+    }
+    this.counters.ulpdusSent++;
+    this.counters.tlvsSent += entries.length;
+    this.counters.requestsSent += entries.length;
+    return { ulpdu: encodeVdpEntries(entries), token: keys };
+  }
+
+  delivered(token: unknown): void {
+    for (const rec of token as StationRecord[]) rec.ecpAcked = true;
+  }
+
+  abandoned(token: unknown): void {
+    for (const rec of token as StationRecord[]) {
+      this.counters.ecpAbandoned++;
+      if (this.recs.get(rec.key) === rec && rec.state !== 'END') this.dispatch(rec, { type: 'ECP_ABANDONED' });
+    }
+  }
+
+  receive(ulpdu: Uint8Array): void {
+    let entries: VdpEntry[];
+    try {
+      entries = vdpEntries(decodeVdpUlpdu(ulpdu));
+    } catch (e) {
+      if (!(e instanceof PduError)) throw e;
+      this.counters.malformedUlpdu++;
+      return;
+    }
+    for (const e of entries) this.receiveEntry(e);
+  }
+
+  private receiveEntry(e: VdpEntry): void {
+    const rec = this.recs.get(vsiKey({ ...e.vsi, managerId: e.managerId }));
+    if (!rec || rec.state === 'END' || rec.state === 'INIT') {
+      this.counters.unknownVsi++;
+      return;
+    }
+    const v = e.vsi;
+    if ((v.status & VDP_STATUS_RESPONSE) === 0) {
+      if (v.mode === 'deassoc') return this.dispatch(rec, { type: 'UNSOLICITED_DEASSOC' });
+      this.counters.unexpectedRequests++;
+      return;
+    }
+    this.counters.responses++;
+    const filtersOk = v.filterFormat === rec.wire.filterFormat && responseFiltersMatch(rec.wire.filters, v.filters);
+    rec.returned = filtersOk ? v.filters : undefined;
+    this.dispatch(rec, { type: 'RESPONSE', mode: v.mode, status: v.status, filtersOk });
+    rec.returned = undefined;
+  }
+
+  // ------------------------------------------------------------------ queries and persistence
+
+  get(key: VsiKey): StationRecord | undefined {
+    return this.recs.get(key);
+  }
+
+  /** libvirt knows a VSI by its instance UUID only */
+  findByVsiid(vsiid: Uint8Array): StationRecord[] {
+    const h = toHex(vsiid);
+    const out: StationRecord[] = [];
+    for (const r of this.recs.values()) if (toHex(r.wire.vsiid) === h) out.push(r);
+    return out;
+  }
+
+  records(): IterableIterator<StationRecord> {
+    return this.recs.values();
+  }
+
+  view(rec: StationRecord): VsiStatusView {
+    return {
+      key: rec.key,
+      vsiid: this.vsiLabel(rec),
+      vsiidFormat: rec.wire.vsiidFormat,
+      managerId: toHex(rec.wire.managerId),
+      typeId: rec.wire.typeId,
+      typeVersion: rec.wire.typeVersion,
+      state: rec.state,
+      mode: rec.ctx.mode,
+      confirmed: rec.ctx.confirmed,
+      inProgress: rec.pendingCmd,
+      status: rec.ctx.status,
+      filters: rec.wire.filters,
+      lastOutcome: rec.lastOutcome,
+      reason: rec.ctx.reason,
+    };
+  }
+
+  list(): VsiStatusView[] {
+    return [...this.recs.values()].map((r) => this.view(r));
+  }
+
+  exportState(): PersistedVsi[] {
+    const out: PersistedVsi[] = [];
+    for (const r of this.recs.values()) {
+      if (r.state === 'END' || r.state === 'INIT') continue;
+      const mode = r.pendingCmd ? r.ctx.mode : (r.ctx.confirmed ?? r.ctx.mode);
+      if (mode === 'deassoc') continue;
+      const p: PersistedVsi = {
+        managerId: toHex(r.wire.managerId),
+        typeId: r.wire.typeId,
+        typeVersion: r.wire.typeVersion,
+        vsiidFormat: r.wire.vsiidFormat,
+        vsiid: toHex(r.wire.vsiid),
+        filterFormat: r.wire.filterFormat,
+        filters: r.wire.filters,
+        hints: r.wire.hints,
+        mode,
+      };
+      if (r.requester !== undefined) p.requester = r.requester;
+      out.push(p);
+    }
+    return out;
+  }
+
+  /** Restore VSIs after a restart: each is re-sent in its saved mode. Bad entries are skipped and returned. */
+  importState(list: PersistedVsi[], fromHex: (s: string) => Uint8Array): { restored: number; skipped: string[] } {
+    let restored = 0;
+    const skipped: string[] = [];
+    for (const p of list) {
+      try {
+        const wire: VsiWire = {
+          managerId: fromHex(p.managerId),
+          typeId: p.typeId,
+          typeVersion: p.typeVersion,
+          vsiidFormat: p.vsiidFormat,
+          vsiid: fromHex(p.vsiid),
+          filterFormat: p.filterFormat,
+          filters: p.filters,
+          hints: p.hints,
+        };
+        const { outcome } = this.command(p.mode, wire, p.requester);
+        void outcome;
+        restored++;
+      } catch (e) {
+        skipped.push(`${p.vsiid}: ${(e as Error).message}`);
+      }
+    }
+    return { restored, skipped };
+  }
+}
