@@ -139,8 +139,12 @@ export class LldpAgent {
       this.counters.agedOut++;
       this.forget('aged-out');
     });
-    if (isNew) this.fastLeft = Math.max(this.fastLeft, Math.min(this.o.timing.fastStartCount, 3));
     this.o.onNeighbour(this.neighbour, 'update');
+    if (isNew) {
+      // 802.1AB: a new neighbour starts fast transmission, so it learns our EVB TLV at once
+      this.fastLeft = Math.max(this.fastLeft, Math.min(this.o.timing.fastStartCount, 3));
+      this.send();
+    }
   }
 
   private forget(why: 'ttl-0' | 'aged-out'): void {
@@ -162,10 +166,14 @@ export class LldpAgent {
     this.txTimer = this.ageTimer = undefined;
   }
 
+  /**
+   * The neighbour is kept through a link flap (it still ages out by its TTL): VDP resumes at
+   * once on link-up with the negotiated values instead of waiting up to msgTxInterval for the
+   * bridge's next LLDPDU.
+   */
   linkDown(): void {
     this.o.timers.cancel(this.txTimer);
     this.txTimer = undefined;
-    if (this.neighbour) this.forget('aged-out');
     this.running = false;
   }
 

@@ -77,11 +77,13 @@ export function toutKeepAliveMs(op: EvbOperative): number {
   return 1.5 * (evbTimerMs(op.rka) + (2 * op.r + 1) * evbTimerMs(op.rte));
 }
 
+/** An entry with PS set asked for exactly its PS/PCP/VID field: the station refuses any change to it (§4.6). */
 function withAssignments(filters: FilterEntry[], d: BridgeDecision): FilterEntry[] {
   return filters.map((f) => {
     const o = { ...f };
+    if (o.ps) return o;
     if (o.vid === 0 && d.assignVid !== undefined) o.vid = d.assignVid;
-    if (!o.ps && d.pcp !== undefined) o.pcp = d.pcp;
+    if (d.pcp !== undefined) o.pcp = d.pcp;
     return o;
   });
 }

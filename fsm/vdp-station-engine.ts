@@ -398,12 +398,23 @@ export class VdpStationEngine implements EcpUlp {
     if (this.recs.get(rec.key) === rec) this.recs.delete(rec.key);
   }
 
+  private kickTimer: TimerHandle | undefined;
+
+  /**
+   * Queue a VSI for transmission. ECP is kicked at the end of the current turn, not at
+   * once, so a burst of commands issued together is packed into as few ECPDUs as fit.
+   */
   private enqueue(rec: StationRecord): void {
     if (!rec.queued) {
       rec.queued = true;
       this.queue.add(rec);
     }
-    if (this.ready && this.linkUp) this.lower?.kick();
+    if (this.ready && this.linkUp && this.kickTimer === undefined) {
+      this.kickTimer = this.o.timers.after(0, () => {
+        this.kickTimer = undefined;
+        this.lower?.kick();
+      });
+    }
   }
 
   private entryFor(rec: StationRecord): VdpEntry {
