@@ -5,7 +5,6 @@
  * toutKeepAlive, unsolicited de-associate. Malformed requests are answered with the
  * request's own TLV type and reason 1 or 5 (lldpad answered with a DeAssoc and reason 2).
  */
-import { transition } from 'xstate';
 import { toHex, uuidToString } from '../pdu/bytes.js';
 import { PduError } from '../pdu/errors.js';
 import { decodeVdpUlpdu, encodeVdpEntries, vdpEntries, vdpEntrySize } from '../pdu/vdp.js';
@@ -13,6 +12,7 @@ import { validateVsi } from '../pdu/validate.js';
 import { VDP_STATUS_HARD, VDP_STATUS_KEEP, VDP_STATUS_RESPONSE, VDP_RESP_INSUFFICIENT_RESOURCES, type FilterEntry, type VdpEntry, type VsiMode } from '../pdu/types.js';
 import type { TimerHandle, TimerService } from './timers.js';
 import type { TransitionSink } from './transitions.js';
+import { StoredMachine } from './stored.js';
 import { EVB_DEFAULTS, evbTimerMs, type EcpLower, type EcpUlp, type EvbOperative, type UlpduOut } from './ulp.js';
 import { bridgeMachine, type BridgeContext, type BridgeDecision, type BridgeEffect, type BridgeEvent, type BridgeState } from './vdp-bridge.js';
 import { filtersEqualForKey, vsiKey, type VsiKey } from './vsi.js';
@@ -88,6 +88,8 @@ function withAssignments(filters: FilterEntry[], d: BridgeDecision): FilterEntry
   });
 }
 
+const STORED = new StoredMachine<typeof bridgeMachine, BridgeContext>(bridgeMachine);
+
 export class VdpBridgeEngine implements EcpUlp {
   private recs = new Map<VsiKey, BridgeRecord>();
   private out: VdpEntry[] = [];
@@ -130,11 +132,11 @@ export class VdpBridgeEngine implements EcpUlp {
     return this.recs.size;
   }
 
-  /** VSIs in BR_WAITCMD (associated or pre-associated) */
+  private activeCount = 0;
+
+  /** VSIs in BR_WAITCMD (associated or pre-associated), kept as a running count */
   get active(): number {
-    let n = 0;
-    for (const r of this.recs.values()) if (r.state === 'BR_WAITCMD') n++;
-    return n;
+    return this.activeCount;
   }
 
   records(): IterableIterator<BridgeRecord> {
@@ -168,6 +170,7 @@ export class VdpBridgeEngine implements EcpUlp {
     for (const r of this.recs.values()) this.stopTimers(r);
     this.recs.clear();
     this.out = [];
+    this.activeCount = 0;
   }
 
   // ------------------------------------------------------------------ EcpUlp
@@ -237,16 +240,17 @@ export class VdpBridgeEngine implements EcpUlp {
   }
 
   private dispatch(rec: BridgeRecord, event: BridgeEvent): void {
-    const snap = bridgeMachine.resolveState({ value: rec.state, context: rec.ctx });
-    const [next, actions] = transition(bridgeMachine, snap, event);
+    const next = STORED.step(rec.state, rec.ctx, event);
     const from = rec.state;
     rec.state = next.value as BridgeState;
     rec.ctx = next.context;
+    if (from === 'BR_WAITCMD' && rec.state !== 'BR_WAITCMD') this.activeCount--;
+    if (from !== 'BR_WAITCMD' && rec.state === 'BR_WAITCMD') this.activeCount++;
     if (from !== rec.state || event.type === 'REQUEST') {
       this.o.onTransition?.({ t: this.o.timers.now(), machine: 'vdp-bridge', id: rec.entry.vsi.vsiidFormat === 5 ? uuidToString(rec.entry.vsi.vsiid) : toHex(rec.entry.vsi.vsiid), from, to: rec.state, reason: rec.ctx.reason });
     }
     if (event.type === 'DECIDED') rec.decision = event.decision;
-    for (const a of actions) this.effect(rec, a.type as BridgeEffect);
+    for (const a of next.actions) this.effect(rec, a as BridgeEffect);
     if (rec.state === 'BR_END') {
       this.stopTimers(rec);
       if (this.recs.get(rec.key) === rec) this.recs.delete(rec.key);

@@ -79,7 +79,7 @@ export const bridgeMachine = setup({
   },
 }).createMachine({
   id: 'vdp-bridge',
-  context: ({ input }) => ({ mode: input.mode, confirmed: null, reason: 'created' }),
+  context: ({ input }) => ({ mode: input?.mode ?? 'assoc', confirmed: null, reason: 'created' }),
   initial: 'BR_INIT',
   states: {
     BR_INIT: {

@@ -9,14 +9,14 @@
  * respWaitDelay; outcomes are reported for every command; ended VSIs stay readable for a
  * while; state can be exported and restored across restarts.
  */
-import { transition } from 'xstate';
 import { toHex, uuidToString } from '../pdu/bytes.js';
-import { decodeVdpUlpdu, encodeVdpEntries, vdpEntries, vdpEntrySize } from '../pdu/vdp.js';
+import { decodeVdpUlpdu, encodeVdpEntries, MAX_FILTERS, vdpEntries, vdpEntrySize } from '../pdu/vdp.js';
 import { validateVsi } from '../pdu/validate.js';
 import { PduError } from '../pdu/errors.js';
 import { VDP_STATUS_RESPONSE, type FilterEntry, type VdpEntry, type VsiMode, type VsiTlv } from '../pdu/types.js';
 import type { TimerHandle, TimerService } from './timers.js';
 import type { TransitionSink } from './transitions.js';
+import { StoredMachine } from './stored.js';
 import { EVB_DEFAULTS, evbTimerMs, type EcpLower, type EcpUlp, type EvbOperative, type UlpduOut } from './ulp.js';
 import { stationMachine, type StationContext, type StationEffect, type StationEvent, type StationState } from './vdp-station.js';
 import { checkCommand, responseFiltersMatch, VdpCommandError, vsiKey, type Outcome, type VsiKey, type VsiWire } from './vsi.js';
@@ -120,6 +120,8 @@ function hex16(b: Uint8Array): Uint8Array {
 export function respWaitDelayMs(op: EvbOperative): number {
   return 1.5 * (evbTimerMs(op.rwd) + (2 * op.r + 1) * evbTimerMs(op.rte));
 }
+
+const STORED = new StoredMachine<typeof stationMachine, StationContext>(stationMachine);
 
 export class VdpStationEngine implements EcpUlp {
   private recs = new Map<VsiKey, StationRecord>();
@@ -227,14 +229,14 @@ export class VdpStationEngine implements EcpUlp {
     const probe: VsiTlv = { kind: 'vsi', mode: 'assoc', status: 0, typeId: w.typeId, typeVersion: w.typeVersion, vsiidFormat: w.vsiidFormat, vsiid: w.vsiid, filterFormat: w.filterFormat, filters: w.filters };
     const problems = validateVsi(probe, { groupIds: this.op.gpid || !this.ready });
     if (problems.length > 0) return new VdpCommandError('EINVAL', problems.map((p) => `${p.field}: ${p.reason}`).join('; '));
-    try {
-      const size = vdpEntrySize({ managerId: w.managerId, vsi: probe, org: w.org ?? [] });
-      if (size > (this.lower?.maxUlpdu ?? 1493)) return new VdpCommandError('E2BIG', `the VSI needs ${size} octets, more than one ECPDU holds`);
-      encodeVdpEntries([{ managerId: w.managerId, vsi: probe, org: w.org ?? [] }]);
-    } catch (e) {
-      if (e instanceof PduError) return new VdpCommandError(e.code === 'too-big' ? 'E2BIG' : 'EINVAL', e.message);
-      throw e;
+    const size = vdpEntrySize({ managerId: w.managerId, vsi: probe, org: w.org ?? [] });
+    if (size > (this.lower?.maxUlpdu ?? 1493)) return new VdpCommandError('E2BIG', `the VSI needs ${size} octets, more than one ECPDU holds`);
+    if (w.managerId.length !== 16 || w.vsiid.length !== 16) return new VdpCommandError('EINVAL', 'manager ID and VSIID are 16 octets');
+    if (!(w.typeId >= 0 && w.typeId <= 0xffffff && w.typeVersion >= 0 && w.typeVersion <= 255)) return new VdpCommandError('EINVAL', 'type ID is 24 bits, version 8 bits');
+    for (const f of w.filters) {
+      if (!(f.vid >= 0 && f.vid <= 4095 && f.pcp >= 0 && f.pcp <= 7)) return new VdpCommandError('EINVAL', `filter VID ${f.vid} / PCP ${f.pcp} out of range`);
     }
+    if (w.filters.length > (MAX_FILTERS[w.filterFormat] ?? 0)) return new VdpCommandError('E2BIG', `${w.filters.length} filter entries exceed one VSI TLV`);
     return undefined;
   }
 
@@ -266,15 +268,14 @@ export class VdpStationEngine implements EcpUlp {
   // ------------------------------------------------------------------ machine driving
 
   private dispatch(rec: StationRecord, event: StationEvent): void {
-    const snap = stationMachine.resolveState({ value: rec.state, context: rec.ctx });
-    const [next, actions] = transition(stationMachine, snap, event);
+    const next = STORED.step(rec.state, rec.ctx, event);
     const from = rec.state;
     rec.state = next.value as StationState;
     rec.ctx = next.context;
     if (from !== rec.state) {
       this.o.onTransition?.({ t: this.o.timers.now(), machine: 'vdp-station', id: this.vsiLabel(rec), from, to: rec.state, reason: rec.ctx.reason });
     }
-    for (const a of actions) this.effect(rec, a.type as StationEffect);
+    for (const a of next.actions) this.effect(rec, a as StationEffect);
     if (rec.state === 'END') this.ended(rec);
   }
 

@@ -103,7 +103,8 @@ export const stationMachine = setup({
   },
 }).createMachine({
   id: 'vdp-station',
-  context: ({ input }) => ({ mode: input.mode, confirmed: null, status: -1, reason: 'created' }),
+  // input is absent when a stored VSI is re-hydrated (resolveState): the stored context replaces this
+  context: ({ input }) => ({ mode: input?.mode ?? 'assoc', confirmed: null, status: -1, reason: 'created' }),
   initial: 'INIT',
   states: {
     INIT: {
