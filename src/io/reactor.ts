@@ -1,0 +1,105 @@
+/**
+ * Node cannot watch an arbitrary file descriptor from JavaScript, so vdpd's raw sockets
+ * are watched by one blocking poll() running on libuv's thread pool (a koffi async call).
+ * When it returns, every readable socket is drained on the main thread with non-blocking
+ * reads, then the poll is armed again. One pool thread in all (a blocking read per socket
+ * would eat libuv's four threads); a pipe wakes the poll when sockets come and go; with no
+ * socket left the reactor stops and the process can exit.
+ */
+import { check, EAGAIN, errno, libc, O_CLOEXEC, O_NONBLOCK, POLLIN } from './libc.js';
+
+export interface Watched {
+  fd: number;
+  /** called on the main thread when fd is readable; must read until EAGAIN (or a budget) */
+  onReadable(): void;
+}
+
+class Reactor {
+  private watched = new Map<number, Watched>();
+  private wakeR: number;
+  private wakeW: number;
+  private polling = false;
+  private pollBuf = Buffer.alloc(0);
+  private order: number[] = [];
+
+  constructor() {
+    const fds = [0, 0];
+    check('pipe2', libc.pipe2(fds, O_NONBLOCK | O_CLOEXEC));
+    this.wakeR = fds[0]!;
+    this.wakeW = fds[1]!;
+  }
+
+  add(w: Watched): void {
+    this.watched.set(w.fd, w);
+    this.kick();
+  }
+
+  remove(fd: number): void {
+    this.watched.delete(fd);
+    this.wake();
+  }
+
+  private wake(): void {
+    if (this.polling) libc.write(this.wakeW, Buffer.of(1), 1);
+  }
+
+  private kick(): void {
+    if (this.polling) return this.wake();
+    this.arm();
+  }
+
+  private arm(): void {
+    if (this.watched.size === 0 || this.polling) return;
+    this.order = [this.wakeR, ...this.watched.keys()];
+    this.pollBuf = Buffer.alloc(8 * this.order.length);
+    this.order.forEach((fd, i) => {
+      this.pollBuf.writeInt32LE(fd, i * 8);
+      this.pollBuf.writeInt16LE(POLLIN, i * 8 + 4);
+    });
+    this.polling = true;
+    const buf = this.pollBuf;
+    const order = this.order;
+    libc.poll.async(buf, order.length, -1, (err: unknown, rc: number) => {
+      this.polling = false;
+      if (err) {
+        // koffi could not run the call: retry on the next turn rather than spin
+        setTimeout(() => this.arm(), 10);
+        return;
+      }
+      if (rc > 0) this.dispatch(buf, order);
+      setImmediate(() => this.arm());
+    });
+  }
+
+  private dispatch(buf: Buffer, order: number[]): void {
+    for (let i = 0; i < order.length; i++) {
+      const revents = buf.readInt16LE(i * 8 + 6);
+      if (revents === 0) continue;
+      const fd = order[i]!;
+      if (fd === this.wakeR) {
+        const tmp = Buffer.alloc(64);
+        while (Number(libc.read(this.wakeR, tmp, 64)) > 0);
+        continue;
+      }
+      const w = this.watched.get(fd);
+      if (!w) continue;
+      try {
+        w.onReadable();
+      } catch (e) {
+        // a consumer bug must not stop the reactor for every other socket
+        process.emitWarning(`reactor: handler for fd ${fd} threw: ${(e as Error).message}`);
+      }
+    }
+  }
+}
+
+let instance: Reactor | undefined;
+
+export function reactor(): Reactor {
+  instance ??= new Reactor();
+  return instance;
+}
+
+export function wouldBlock(): boolean {
+  return errno() === EAGAIN;
+}
