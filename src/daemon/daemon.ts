@@ -1,0 +1,240 @@
+/**
+ * vdpd: interfaces from the config, the client API, the state file and signals.
+ * SIGTERM de-associates nothing by default (a daemon restart must not tear VMs off the
+ * network); `deassocOnShutdown: true` de-associates every VSI first.
+ */
+import { listInterfaces } from './links.js';
+import { fromHex, uuidToString } from '../../pdu/bytes.js';
+import { reasonText } from '../../pdu/describe.js';
+import { RealTimers } from '../../fsm/timers.js';
+import { formatTransition, type TransitionRecord } from '../../fsm/transitions.js';
+import type { PersistedVsi, StationRecord } from '../../fsm/vdp-station-engine.js';
+import { VdpCommandError, type Outcome } from '../../fsm/vsi.js';
+import { ApiError, type ApiRequest, type CommandOutcome } from '../api/protocol.js';
+import { ApiServer, type ApiHandler } from '../api/server.js';
+import { VsiSpecError, vsiSpecToWire, vsiWireToSpec, type VsiSpec } from '../api/vsi-spec.js';
+import { interfaceConfigFor, type VdpdConfig } from '../config.js';
+import type { Logger } from '../log.js';
+import { captureBaseName, PcapWriter } from '../pcap/file.js';
+import { readState, StateWriter } from '../state-store.js';
+import { InterfaceRuntime } from './interface.js';
+import { UnknownInterfaceError } from '../io/packet-socket.js';
+
+export interface DaemonOptions {
+  captureDir?: string;
+}
+
+export function toCommandOutcome(o: Outcome, rec: StationRecord): CommandOutcome {
+  switch (o.kind) {
+    case 'success':
+      return { kind: 'success', latencyMs: o.latencyMs, vsi: vsiWireToSpec(rec.wire) };
+    case 'bridge-error':
+      return { kind: 'bridge-error', reason: o.reason, reasonText: reasonText(o.reason), keep: o.keep, hard: o.hard };
+    case 'superseded':
+      return { kind: 'pending' };
+    default:
+      return { kind: o.kind };
+  }
+}
+
+export class Daemon implements ApiHandler {
+  readonly timers = new RealTimers();
+  readonly ifaces = new Map<string, InterfaceRuntime>();
+  private api: ApiServer;
+  private state: StateWriter;
+  private watchers = new Set<(e: unknown) => void>();
+  private captures: PcapWriter[] = [];
+  private stopping = false;
+
+  constructor(
+    readonly cfg: VdpdConfig,
+    readonly log: Logger,
+    private readonly opts: DaemonOptions = {},
+  ) {
+    this.api = new ApiServer(cfg.socket, this, (level, msg, extra) => log[level](extra ?? {}, msg));
+    this.state = new StateWriter(cfg.stateFile, () => this.collectState(), (e) => log.error({ err: e.message }, 'state file write failed'));
+  }
+
+  private emit(event: Record<string, unknown>): void {
+    for (const w of this.watchers) w(event);
+  }
+
+  private onTransition = (r: TransitionRecord): void => {
+    const text = formatTransition(r);
+    // VSI and EVB changes are what operators follow; ECP's per-frame states are debug detail
+    const level = r.machine === 'ecp-tx' || r.machine === 'ecp-rx' ? 'debug' : 'info';
+    this.log[level]({ machine: r.machine, id: r.id, from: r.from, to: r.to, reason: r.reason }, text);
+    this.emit({ type: 'state-change', ...r, text });
+  };
+
+  async start(): Promise<void> {
+    const names = new Set<string>();
+    const present = listInterfaces();
+    for (const c of this.cfg.interfaces) {
+      if (c.name !== undefined) names.add(c.name);
+      else for (const n of present) if (interfaceConfigFor(this.cfg, n) === c) names.add(n);
+    }
+    const saved = this.loadState();
+    for (const name of names) {
+      const ic = interfaceConfigFor(this.cfg, name)!;
+      const capDir = this.opts.captureDir ?? this.cfg.capture?.dir;
+      let cap: PcapWriter | undefined;
+      if (capDir) {
+        cap = new PcapWriter({ path: captureBaseName(capDir, name), maxBytes: this.cfg.capture?.maxBytes ?? 64 * 1024 * 1024 });
+        this.captures.push(cap);
+      }
+      let rt: InterfaceRuntime;
+      try {
+        rt = new InterfaceRuntime(
+          name,
+          ic,
+          this.timers,
+          this.log,
+          {
+            onTransition: this.onTransition,
+            onOutcome: (iface, rec, o, solicited) => {
+              this.emit({ type: 'outcome', iface, vsiid: uuidOrHex(rec), outcome: o, solicited, text: `outcome: vsi=${uuidOrHex(rec)} ${o.kind}${o.kind === 'bridge-error' ? ` reason=${o.reason} (${reasonText(o.reason)})` : ''}` });
+              this.state.markDirty();
+            },
+            onEnded: (iface, rec, reason) => {
+              this.log.warn({ iface, vsi: uuidOrHex(rec), reason }, `vsi ended without a command: ${reason}`);
+              this.emit({ type: 'vsi-ended', iface, vsiid: uuidOrHex(rec), reason });
+              this.state.markDirty();
+            },
+            onChange: () => this.state.markDirty(),
+          },
+          cap,
+        );
+      } catch (e) {
+        if (e instanceof UnknownInterfaceError) {
+          this.log.error({ iface: name }, `interface ${name} from the config does not exist: skipped`);
+          continue;
+        }
+        throw e;
+      }
+      this.ifaces.set(name, rt);
+      rt.start();
+      const mine = saved?.[name];
+      if (rt.station && Array.isArray(mine) && mine.length > 0) {
+        const { restored, skipped } = rt.station.importState(mine as PersistedVsi[], fromHex);
+        this.log.info({ iface: name, restored, skipped }, `restored ${restored} VSIs from the state file`);
+      }
+    }
+    if (this.ifaces.size === 0) throw new Error('no configured interface exists in this network namespace');
+    await this.api.listen();
+    this.log.info({ socket: this.cfg.socket, interfaces: [...this.ifaces.keys()] }, 'vdpd ready');
+  }
+
+  private loadState(): Record<string, unknown> | undefined {
+    try {
+      return readState(this.cfg.stateFile)?.interfaces;
+    } catch (e) {
+      this.log.error({ err: (e as Error).message }, 'state file unreadable: starting empty');
+      return undefined;
+    }
+  }
+
+  private collectState(): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    for (const [n, rt] of this.ifaces) if (rt.station) out[n] = rt.station.exportState();
+    return out;
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    if (this.cfg.deassocOnShutdown) await this.deassocAll();
+    this.state.flush();
+    for (const rt of this.ifaces.values()) rt.stop();
+    for (const c of this.captures) c.close();
+    await this.api.close();
+    this.timers.close();
+    this.log.info('vdpd stopped');
+  }
+
+  private async deassocAll(): Promise<void> {
+    const waits: Promise<unknown>[] = [];
+    for (const rt of this.ifaces.values()) {
+      if (!rt.station) continue;
+      for (const rec of [...rt.station.records()]) {
+        if (rec.state === 'END' || rec.state === 'INIT') continue;
+        try {
+          waits.push(rt.station.command('deassoc', rec.wire).outcome);
+        } catch {
+          // already going away
+        }
+      }
+    }
+    await Promise.race([Promise.all(waits), new Promise((r) => setTimeout(r, 3000))]);
+  }
+
+  // ------------------------------------------------------------------ API
+
+  watch(listener: (event: unknown) => void): () => void {
+    this.watchers.add(listener);
+    return () => this.watchers.delete(listener);
+  }
+
+  private iface(name: string | undefined): InterfaceRuntime {
+    const rt = name === undefined ? undefined : this.ifaces.get(name);
+    if (!rt) throw new ApiError('ENODEV', `vdpd does not manage interface ${JSON.stringify(name)} (managed: ${[...this.ifaces.keys()].join(', ')})`);
+    return rt;
+  }
+
+  async handle(req: Exclude<ApiRequest, { op: 'watch' }>): Promise<unknown> {
+    switch (req.op) {
+      case 'ping':
+        return { pong: true, pid: process.pid };
+      case 'interfaces':
+        return [...this.ifaces.values()].map((rt) => rt.summary());
+      case 'counters':
+        return req.iface !== undefined ? this.iface(req.iface).counters() : Object.fromEntries([...this.ifaces].map(([n, rt]) => [n, rt.counters()]));
+      case 'list':
+      case 'status': {
+        const rts = req.iface !== undefined ? [this.iface(req.iface)] : [...this.ifaces.values()];
+        const rows: Record<string, unknown>[] = [];
+        for (const rt of rts) {
+          if (rt.station) {
+            for (const v of rt.station.list()) {
+              if (req.op === 'status' && req.vsiid !== undefined && v.vsiid !== req.vsiid.toLowerCase()) continue;
+              rows.push({ iface: rt.name, vsiid: v.vsiid, state: v.state, mode: v.mode, confirmed: v.confirmed, inProgress: v.inProgress, status: v.status, typeId: v.typeId, typeVersion: v.typeVersion, filters: v.filters, lastOutcome: v.lastOutcome?.kind ?? null, reason: v.reason });
+            }
+          } else if (rt.bridge) {
+            for (const v of rt.bridge.list()) rows.push({ iface: rt.name, ...v });
+          }
+        }
+        return rows;
+      }
+      case 'command':
+        return this.command(req.iface, req.mode, req.vsi, req.waitMs);
+    }
+  }
+
+  private async command(ifname: string, mode: 'preassoc' | 'preassoc-rr' | 'assoc' | 'deassoc', spec: VsiSpec, waitMs?: number): Promise<{ accepted: true; vsiid: string; outcome?: CommandOutcome }> {
+    const rt = this.iface(ifname);
+    if (!rt.station) throw new ApiError('EOPNOTSUPP', `${ifname} runs in bridge role`);
+    let wire;
+    try {
+      wire = vsiSpecToWire(spec);
+    } catch (e) {
+      if (e instanceof VsiSpecError) throw new ApiError('EINVAL', e.message);
+      throw e;
+    }
+    let started;
+    try {
+      started = rt.station.command(mode, wire, { via: 'api' });
+    } catch (e) {
+      if (e instanceof VdpCommandError) throw new ApiError(e.code, e.message);
+      throw e;
+    }
+    const rec = started.record;
+    const vsiid = uuidOrHex(rec);
+    if (waitMs === undefined) return { accepted: true, vsiid };
+    const outcome = await Promise.race([started.outcome, new Promise<undefined>((r) => setTimeout(() => r(undefined), waitMs))]);
+    return { accepted: true, vsiid, outcome: outcome ? toCommandOutcome(outcome, rec) : { kind: 'pending' } };
+  }
+}
+
+function uuidOrHex(rec: StationRecord): string {
+  return rec.wire.vsiidFormat === 5 ? uuidToString(rec.wire.vsiid) : Buffer.from(rec.wire.vsiid).toString('hex');
+}
