@@ -7,7 +7,7 @@
  */
 import { toHex, uuidToString } from '../pdu/bytes.js';
 import { PduError } from '../pdu/errors.js';
-import { decodeVdpUlpdu, encodeVdpEntries, vdpEntries, vdpEntrySize } from '../pdu/vdp.js';
+import { decodeVdpUlpdu, encodeVdpEntries, sameManagerId, vdpEntries, vdpEntrySize } from '../pdu/vdp.js';
 import { validateVsi } from '../pdu/validate.js';
 import { VDP_STATUS_HARD, VDP_STATUS_KEEP, VDP_STATUS_RESPONSE, VDP_RESP_INSUFFICIENT_RESOURCES, type FilterEntry, type VdpEntry, type VsiMode } from '../pdu/types.js';
 import type { TimerHandle, TimerService } from './timers.js';
@@ -350,7 +350,8 @@ export class VdpBridgeEngine implements EcpUlp {
     let size = 0;
     let n = 0;
     while (n < this.out.length) {
-      const s = vdpEntrySize(this.out[n]!);
+      if (n > 0 && !sameManagerId(this.out[n]!.managerId, this.out[0]!.managerId)) break;
+      const s = vdpEntrySize(this.out[n]!, n === 0);
       if (size + s > maxLen) break;
       size += s;
       n++;

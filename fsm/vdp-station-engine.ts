@@ -10,7 +10,7 @@
  * while; state can be exported and restored across restarts.
  */
 import { toHex, uuidToString } from '../pdu/bytes.js';
-import { decodeVdpUlpdu, encodeVdpEntries, MAX_FILTERS, vdpEntries, vdpEntrySize } from '../pdu/vdp.js';
+import { decodeVdpUlpdu, encodeVdpEntries, MAX_FILTERS, sameManagerId, vdpEntries, vdpEntrySize } from '../pdu/vdp.js';
 import { validateVsi } from '../pdu/validate.js';
 import { PduError } from '../pdu/errors.js';
 import { VDP_STATUS_RESPONSE, type FilterEntry, type VdpEntry, type VsiMode, type VsiTlv } from '../pdu/types.js';
@@ -110,6 +110,8 @@ export interface StationEngineOptions {
   maxResendMs?: number;
   /** how long an ended VSI stays readable */
   endedRetentionMs?: number;
+  /** at most this many VSI TLVs per ECPDU (default: as many as fit) */
+  maxTlvsPerEcpdu?: number;
 }
 
 function hex16(b: Uint8Array): Uint8Array {
@@ -146,7 +148,11 @@ export class VdpStationEngine implements EcpUlp {
     tlvsSent: 0,
   };
 
-  constructor(private readonly o: StationEngineOptions) {}
+  private readonly maxPerEcpdu: number;
+
+  constructor(private readonly o: StationEngineOptions) {
+    this.maxPerEcpdu = o.maxTlvsPerEcpdu && o.maxTlvsPerEcpdu > 0 ? o.maxTlvsPerEcpdu : Infinity;
+  }
 
   attachLower(lower: EcpLower): void {
     this.lower = lower;
@@ -436,7 +442,10 @@ export class VdpStationEngine implements EcpUlp {
     let size = 0;
     for (const rec of this.queue) {
       const e = this.entryFor(rec);
-      const n = vdpEntrySize(e);
+      // one Manager ID per ECPDU (lldpad drops ECPDUs with a second one); FIFO order is kept
+      if (entries.length > 0 && !sameManagerId(e.managerId, entries[0]!.managerId)) break;
+      if (entries.length >= this.maxPerEcpdu) break;
+      const n = vdpEntrySize(e, entries.length === 0);
       if (size + n > maxLen) break;
       size += n;
       entries.push(e);

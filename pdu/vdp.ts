@@ -237,18 +237,34 @@ export function vdpEntries(u: VdpUlpdu): VdpEntry[] {
   return out;
 }
 
+export { sameId as sameManagerId };
+
 /** Encoded size of one entry (Manager ID TLV + VSI TLV + org TLVs), for packing decisions. */
-export function vdpEntrySize(e: VdpEntry): number {
-  let n = 18 + 2 + VSI_TLV_FIXED_LEN + e.vsi.filters.length * (FILTER_ENTRY_SIZE[e.vsi.filterFormat] ?? 0);
+export function vdpEntrySize(e: VdpEntry, withManagerId = true): number {
+  let n = (withManagerId ? 18 : 0) + 2 + VSI_TLV_FIXED_LEN + e.vsi.filters.length * (FILTER_ENTRY_SIZE[e.vsi.filterFormat] ?? 0);
   for (const o of e.org) n += 2 + 3 + o.data.length;
   return n;
 }
 
-/** A ULPDU packing several VSIs, each preceded by its Manager ID TLV as lldpad sends it. */
+function sameId(a: Uint8Array, b: Uint8Array | undefined): boolean {
+  if (!b || a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/**
+ * A ULPDU packing several VSIs. A Manager ID TLV applies to the VSI TLVs that follow it, so
+ * it is written only when it changes — lldpad drops a whole ECPDU that carries a second
+ * Manager ID TLV ("Duplicate Manager ID TLV"), so callers that talk to lldpad pack only
+ * VSIs of one manager together.
+ */
 export function encodeVdpEntries(entries: readonly VdpEntry[], opts: { end?: boolean } = {}): Uint8Array {
   const tlvs: VdpTlv[] = [];
+  let mgr: Uint8Array | undefined;
   for (const e of entries) {
-    tlvs.push({ kind: 'mgrid', managerId: e.managerId }, e.vsi);
+    if (!sameId(e.managerId, mgr)) tlvs.push({ kind: 'mgrid', managerId: e.managerId });
+    mgr = e.managerId;
+    tlvs.push(e.vsi);
     for (const o of e.org) tlvs.push({ kind: 'org', oui: o.oui, data: o.data });
   }
   if (opts.end) tlvs.push({ kind: 'end' });

@@ -63,6 +63,8 @@ export interface LldpConfig {
 export interface EcpConfig {
   /** minimum gap between two ECPDU exchanges (pacing towards a slow bridge such as lldpad) */
   minGapMs: number;
+  /** VSI TLVs packed into one ECPDU at most; 0 = as many as fit */
+  maxTlvsPerEcpdu: number;
 }
 
 /** One rule of the bridge emulator's policy, first match wins (see src/bridge-policy.ts). */
@@ -120,7 +122,7 @@ export interface VdpdConfig {
 
 export const DEFAULT_EVB: EvbConfig = { rte: 8, retries: 3, rwd: 20, rka: 20, rrreq: true, rrcap: true, gpid: false };
 export const DEFAULT_LLDP: LldpConfig = { txInterval: 30, txHold: 4, fastStartCount: 7 };
-export const DEFAULT_ECP: EcpConfig = { minGapMs: 0 };
+export const DEFAULT_ECP: EcpConfig = { minGapMs: 0, maxTlvsPerEcpdu: 0 };
 
 const GROUP_ALIASES: Record<string, string> = {
   ncb: MAC_NEAREST_CUSTOMER_BRIDGE,
@@ -225,8 +227,11 @@ function parseLldp(c: Checker, path: Path, raw: unknown, base: LldpConfig): Lldp
 }
 
 function parseEcp(c: Checker, path: Path, raw: unknown, base: EcpConfig): EcpConfig {
-  const o = c.keys(path, raw, ['minGapMs']);
-  return { minGapMs: c.num([...path, 'minGapMs'], o['minGapMs'], 0, 10_000, base.minGapMs) };
+  const o = c.keys(path, raw, ['minGapMs', 'maxTlvsPerEcpdu']);
+  return {
+    minGapMs: c.num([...path, 'minGapMs'], o['minGapMs'], 0, 10_000, base.minGapMs),
+    maxTlvsPerEcpdu: c.int([...path, 'maxTlvsPerEcpdu'], o['maxTlvsPerEcpdu'], 0, 1000, base.maxTlvsPerEcpdu),
+  };
 }
 
 function parseGroup(c: Checker, path: Path, raw: unknown, dflt: string): string {

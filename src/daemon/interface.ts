@@ -77,6 +77,7 @@ export class InterfaceRuntime {
         onOutcome: (rec, o, solicited) => hooks.onOutcome(name, rec, o, solicited),
         onEnded: (rec, reason) => hooks.onEnded(name, rec, reason),
         onChange: hooks.onChange,
+        maxTlvsPerEcpdu: cfg.ecp.maxTlvsPerEcpdu,
       });
       this.station.attachLower(this.port.attachUlp(this.station));
     } else {
