@@ -27,6 +27,7 @@ export interface EcpCounters {
   abandoned: number;
   delivered: number;
   acked: number;
+  peerRestarts: number;
 }
 
 export interface EcpOptions {
@@ -42,6 +43,8 @@ export interface EcpOptions {
   /** pause between the end of one exchange and the start of the next */
   minGapMs?: number;
   onTransition?: TransitionSink;
+  /** the peer's sequence numbers started over at 1: it restarted */
+  onPeerRestart?: () => void;
 }
 
 /** Sequence numbers run 1..0xFFFF and skip 0 on wrap, as lldpad does. */
@@ -220,6 +223,7 @@ export class EcpPort implements EcpLower {
     abandoned: 0,
     delivered: 0,
     acked: 0,
+    peerRestarts: 0,
   };
   private ulp: EcpUlp | undefined;
   private r: number;
@@ -370,6 +374,12 @@ export class EcpPort implements EcpLower {
     if (pdu.subtype === ECP22_SUBTYPE_PECSP) return this.drop('subtype-pecsp');
     if (pdu.subtype !== ECP22_SUBTYPE_VDP) return this.drop('subtype');
     this.counters.rxReq++;
+    // a peer that restarts begins again at sequence 1 (lldpad does); a wrap goes 0xFFFF → 1
+    const rx = this.rx.getSnapshot().context;
+    if (pdu.sequence === 1 && !rx.first && rx.lastSeq > 1 && rx.lastSeq !== 0xffff) {
+      this.counters.peerRestarts++;
+      this.o.onPeerRestart?.();
+    }
     this.rx.send({ type: 'REQ', pdu });
   }
 

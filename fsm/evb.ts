@@ -169,6 +169,13 @@ export interface EvbAgentOptions {
   onReady?: (ready: boolean) => void;
   /** the TLV to transmit changed: send an LLDPDU soon */
   onTlvChange?: (tlv: EvbTlv) => void;
+  /** the peer restarted without saying goodbye (its echo of our status went back to "nothing heard") */
+  onPeerRestart?: () => void;
+}
+
+/** the peer's copy of our status octet (station: the station status it echoes; bridge: the bridge status) */
+function echoOf(role: EvbRole, recv: EvbTlv): number {
+  return role === 'station' ? (recv.sgid ? 8 : 0) | (recv.rrreq ? 4 : 0) : (recv.bgid ? 4 : 0) | (recv.rrcap ? 2 : 0);
 }
 
 /** The EVB machine of one port, with change notifications. */
@@ -231,11 +238,22 @@ export class EvbAgent {
     return operativeOf(this.tlv);
   }
 
+  private lastEcho = 0;
+
   receive(tlv: EvbTlv | undefined): void {
+    // A peer killed and restarted sends no TTL-0 LLDPDU; what gives it away is that it
+    // echoes our status as "nothing heard" again after having echoed it.
+    if (tlv && this.ready) {
+      const echo = echoOf(this.o.policy.role, tlv);
+      if (this.lastEcho !== 0 && echo === 0) this.o.onPeerRestart?.();
+      this.lastEcho = echo;
+    } else if (!tlv) this.lastEcho = 0;
     this.actor.send(tlv ? { type: 'RX_EVB', tlv } : { type: 'RX_NO_EVB' });
+    if (tlv && this.ready) this.lastEcho = echoOf(this.o.policy.role, tlv);
   }
 
   peerGone(why: 'neighbour-ttl-0' | 'neighbour-aged-out' | 'link-down'): void {
+    this.lastEcho = 0;
     this.actor.send({ type: 'PEER_GONE', why });
   }
 

@@ -30,6 +30,8 @@ export interface PortOptions {
   onTransition?: TransitionSink;
   onOperative?: (op: EvbOperative) => void;
   onReady?: (ready: boolean) => void;
+  /** the peer restarted (VDP should re-send every VSI once the peer is ready) */
+  onPeerRestart?: () => void;
   onNeighbour?: (n: Neighbour | undefined, why: string) => void;
   /** a frame that could not be decoded or was not for us */
   onDrop?: (reason: string, err?: PduError) => void;
@@ -68,6 +70,7 @@ export class PortStack {
       },
       onReady: (r) => o.onReady?.(r),
       onTlvChange: () => this.lldp.localChange(),
+      onPeerRestart: () => this.peerRestart('evb-echo-reset'),
     });
     this.lldp = new LldpAgent({
       mac: o.mac,
@@ -90,7 +93,20 @@ export class PortStack {
       minGapMs: o.minGapMs ?? 0,
       transmit: (pdu) => this.sendEcp(pdu),
       ...(o.onTransition ? { onTransition: o.onTransition } : {}),
+      onPeerRestart: () => this.peerRestart('ecp-sequence-restarted'),
     });
+  }
+
+  private lastRestart = -Infinity;
+
+  /** EVB echo reset or ECP sequence back at 1: tell VDP once (both signs come close together) */
+  private peerRestart(why: string): void {
+    const now = this.o.timers.now();
+    if (now - this.lastRestart < 5000) return;
+    this.lastRestart = now;
+    this.o.onTransition?.({ t: now, machine: 'evb', id: this.o.ifname, from: this.evb.state, to: this.evb.state, reason: `peer-restarted(${why})` });
+    this.lldp.localChange();
+    this.o.onPeerRestart?.();
   }
 
   get ready(): boolean {

@@ -60,6 +60,8 @@ export interface StationCounters {
   ecpAbandoned: number;
   ulpdusSent: number;
   tlvsSent: number;
+  deassocDuringResync: number;
+  peerRestarts: number;
 }
 
 export interface VsiStatusView {
@@ -112,6 +114,8 @@ export interface StationEngineOptions {
   endedRetentionMs?: number;
   /** at most this many VSI TLVs per ECPDU (default: as many as fit) */
   maxTlvsPerEcpdu?: number;
+  /** pause before re-sending every VSI to a restarted bridge */
+  resyncDelayMs?: number;
 }
 
 function hex16(b: Uint8Array): Uint8Array {
@@ -146,6 +150,8 @@ export class VdpStationEngine implements EcpUlp {
     ecpAbandoned: 0,
     ulpdusSent: 0,
     tlvsSent: 0,
+    deassocDuringResync: 0,
+    peerRestarts: 0,
   };
 
   private readonly maxPerEcpdu: number;
@@ -178,6 +184,26 @@ export class VdpStationEngine implements EcpUlp {
       for (const r of this.recs.values()) if (r.state !== 'END' && r.state !== 'INIT') this.dispatch(r, { type: 'LINK_UP' });
       this.lower?.kick();
     }
+  }
+
+  private resyncTimer: TimerHandle | undefined;
+  private resyncUntil = -Infinity;
+
+  /**
+   * The bridge restarted and forgot every VSI: pause, then re-send them all. The pause
+   * (default 2 s) covers lldpad, whose VDP runs with all-zero timers until its EVB module
+   * pushes the negotiated values about a second after start — a VSI associated in that
+   * window is de-associated again at once.
+   */
+  peerRestarted(delayMs = this.o.resyncDelayMs ?? 2000): void {
+    this.counters.peerRestarts++;
+    this.ready = false;
+    this.resyncUntil = this.o.timers.now() + delayMs;
+    this.o.timers.cancel(this.resyncTimer);
+    this.resyncTimer = this.o.timers.after(delayMs, () => {
+      this.resyncTimer = undefined;
+      this.setReady(true);
+    });
   }
 
   linkDown(): void {
@@ -493,7 +519,15 @@ export class VdpStationEngine implements EcpUlp {
     }
     const v = e.vsi;
     if ((v.status & VDP_STATUS_RESPONSE) === 0) {
-      if (v.mode === 'deassoc') return this.dispatch(rec, { type: 'UNSOLICITED_DEASSOC' });
+      if (v.mode === 'deassoc') {
+        // A bridge that just restarted may shed VSIs while it comes up (lldpad does, with its
+        // zero timers); every VSI is re-sent when the restart pause ends, so keep them.
+        if (this.o.timers.now() < this.resyncUntil && rec.ctx.confirmed !== null) {
+          this.counters.deassocDuringResync++;
+          return;
+        }
+        return this.dispatch(rec, { type: 'UNSOLICITED_DEASSOC' });
+      }
       this.counters.unexpectedRequests++;
       return;
     }

@@ -60,6 +60,7 @@ export class BackToBack {
       ...(sink ? { onTransition: sink } : {}),
       onOperative: (op) => this.station.setOperative(op),
       onReady: (r) => this.station.setReady(r),
+      onPeerRestart: () => this.station.peerRestarted(),
     });
     this.bridgePort = new PortStack({
       ifname: 'br0',

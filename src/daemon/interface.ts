@@ -63,6 +63,10 @@ export class InterfaceRuntime {
         this.station?.setReady(ready);
         log.info({ iface: name, ready }, ready ? 'evb negotiated with the bridge' : 'evb peer lost');
       },
+      onPeerRestart: () => {
+        log.warn({ iface: name }, 'the bridge restarted: re-sending every VSI');
+        this.station?.peerRestarted();
+      },
       onDrop: (reason, err) => {
         this.drops[reason] = (this.drops[reason] ?? 0) + 1;
         if (err) log.debug({ iface: name, reason, error: err.toJSON() }, 'frame dropped');

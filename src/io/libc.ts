@@ -43,6 +43,7 @@ export const PACKET_MR_MULTICAST = 0;
 export const PACKET_STATISTICS = 6;
 export const PACKET_ORIGDEV = 9;
 export const PACKET_OUTGOING = 4;
+export const PACKET_OTHERHOST = 3;
 export const MSG_DONTWAIT = 0x40;
 export const POLLIN = 0x1;
 export const EAGAIN = 11;

@@ -19,6 +19,7 @@ import {
   PACKET_ADD_MEMBERSHIP,
   PACKET_MR_MULTICAST,
   PACKET_ORIGDEV,
+  PACKET_OTHERHOST,
   PACKET_OUTGOING,
   PACKET_STATISTICS,
   SO_PRIORITY,
@@ -105,10 +106,11 @@ export interface PacketCounters {
   txErrors: number;
   rxErrors: number;
   outgoingIgnored: number;
+  otherHostIgnored: number;
 }
 
 export class PacketSocket {
-  readonly counters: PacketCounters = { rx: 0, tx: 0, txErrors: 0, rxErrors: 0, outgoingIgnored: 0 };
+  readonly counters: PacketCounters = { rx: 0, tx: 0, txErrors: 0, rxErrors: 0, outgoingIgnored: 0, otherHostIgnored: 0 };
   private fd: number;
   private buf = Buffer.alloc(65536);
   private addr = Buffer.alloc(20);
@@ -159,9 +161,16 @@ export class PacketSocket {
         if (errno() !== EAGAIN) this.counters.rxErrors++;
         return;
       }
+      const pkttype = this.addr.readUInt8(10);
       // our own transmissions come back as PACKET_OUTGOING copies
-      if (this.addr.readUInt8(10) === PACKET_OUTGOING) {
+      if (pkttype === PACKET_OUTGOING) {
         this.counters.outgoingIgnored++;
+        continue;
+      }
+      // a link that does not filter by MAC (veth, a hub, promiscuous mode set by someone else)
+      // hands us frames for other hosts: not ours
+      if (pkttype === PACKET_OTHERHOST) {
+        this.counters.otherHostIgnored++;
         continue;
       }
       this.counters.rx++;

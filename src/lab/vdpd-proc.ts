@@ -1,11 +1,12 @@
 /** A vdpd daemon process inside a namespace, with its API client: for the lab, the demo and the tests. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, sep } from 'node:path';
 import { ApiClient } from '../api/client.js';
 import { LabError } from './netns.js';
 
-const DIST = join(import.meta.dirname, '..');
+// the compiled daemon, whether this module runs compiled (dist/src/lab) or from source (src/lab, tests)
+const DIST = import.meta.dirname.includes(`${sep}dist${sep}`) ? join(import.meta.dirname, '..') : join(import.meta.dirname, '..', '..', 'dist', 'src');
 export const VDPD = join(DIST, 'cli', 'vdpd.js');
 export const VDPCTL = join(DIST, 'cli', 'vdpctl.js');
 

@@ -1,0 +1,37 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { requireLabPrivileges } from '../../src/lab/netns.js';
+
+export const ROOT = join(import.meta.dirname, '..', '..');
+
+/** Integration tests run the compiled daemon; fail loudly (not skip) without root. */
+export function prepare(): string {
+  requireLabPrivileges();
+  execFileSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: ROOT, stdio: 'pipe' });
+  return mkdtempSync(join(tmpdir(), 'vdpd-it-'));
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export function vsiSpec(i: number, extra: Record<string, unknown> = {}) {
+  const hex = i.toString(16).padStart(12, '0');
+  return {
+    managerId: 'vdplab',
+    typeId: 1193046,
+    typeVersion: 1,
+    vsiid: `76647000-0000-4000-8000-${hex}`,
+    filters: [{ vid: 100, mac: `02:76:64:${hex.slice(6, 8)}:${hex.slice(8, 10)}:${hex.slice(10, 12)}` }],
+    ...extra,
+  };
+}
+
+export async function until(cond: () => Promise<boolean> | boolean, timeoutMs: number, what: string): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    if (await cond()) return;
+    await sleep(100);
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}

@@ -1,0 +1,107 @@
+/**
+ * vdpd station ↔ Debian lldpad bridge, in two namespaces joined by a veth pair: EVB
+ * negotiation, associations, keep-alives, the PreAssoc chain, VID 0, and a bridge restart
+ * after which vdpd re-associates every VSI.
+ */
+import { join } from 'node:path';
+import { rmSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ApiClient } from '../../src/api/client.js';
+import type { CommandOutcome } from '../../src/api/protocol.js';
+import { LldpadPeer } from '../../src/lab/lldpad.js';
+import { VethLab } from '../../src/lab/netns.js';
+import { VdpdProc } from '../../src/lab/vdpd-proc.js';
+import { prepare, sleep, until, vsiSpec } from './helpers.js';
+
+const RKA = 17; // keep-alive every 1.31 s, so the test sees several
+let dir = '';
+let lab: VethLab;
+let bridge: LldpadPeer;
+let vdpd: VdpdProc;
+let c: ApiClient;
+
+async function cmd(mode: string, vsi: unknown): Promise<CommandOutcome> {
+  const r = (await c.call({ op: 'command', iface: lab.station.ifname, mode: mode as 'assoc', vsi: vsi as never, waitMs: 20_000 })) as { outcome: CommandOutcome };
+  return r.outcome;
+}
+async function states(): Promise<Record<string, string>> {
+  const rows = (await c.call({ op: 'status', iface: lab.station.ifname })) as { vsiid: string; state: string }[];
+  return Object.fromEntries(rows.map((r) => [r.vsiid, r.state]));
+}
+const alive = (s: string | undefined) => s === 'ASSOCIATED' || s === 'TXMIT_KA';
+
+beforeAll(async () => {
+  dir = prepare();
+  lab = new VethLab().up();
+  bridge = await LldpadPeer.start({ ns: lab.bridge.ns, ifname: lab.bridge.ifname, role: 'bridge', stateDir: join(dir, 'lldpad'), evb: { rka: RKA } });
+  vdpd = new VdpdProc({ ns: lab.station.ns, dir: join(dir, 'vdpd'), config: `interfaces:\n  - name: ${lab.station.ifname}\n    evb: { rka: ${RKA} }\n    ecp: { minGapMs: 3 }\n`, extraArgs: ['--capture', join(dir, 'pcap')] });
+  c = await vdpd.start();
+  await vdpd.waitEvb(c);
+  await bridge.waitEvbNegotiated();
+  await sleep(2000); // lldpad's VDP runs with zero timers until its next EVB push (see src/lab/demo.ts)
+}, 120_000);
+
+afterAll(async () => {
+  c?.close();
+  await vdpd?.stop();
+  await bridge?.stop();
+  lab?.cleanup();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('vdpd station against an lldpad bridge', () => {
+  it('negotiates EVB with lldpad: operative values are the maxima, RR granted', async () => {
+    const [i] = (await c.call({ op: 'interfaces' })) as { evb: string; operative: { r: number; rte: number; rwd: number; rka: number; rr: boolean } }[];
+    expect(i!.evb).toBe('EVB_NEGOTIATED');
+    expect(i!.operative).toMatchObject({ r: 3, rte: 8, rwd: 20, rka: RKA, rr: true });
+    expect(bridge.neighbourEvb()).toContain('mode:station');
+  });
+
+  it('associates five VSIs at once, all confirmed by the bridge', async () => {
+    const outs = await Promise.all([1, 2, 3, 4, 5].map((i) => cmd('assoc', vsiSpec(i))));
+    expect(outs.map((o) => o.kind)).toEqual(['success', 'success', 'success', 'success', 'success']);
+    const s = await states();
+    expect([1, 2, 3, 4, 5].map((i) => alive(s[vsiSpec(i).vsiid]))).toEqual([true, true, true, true, true]);
+  });
+
+  it('keeps them alive past several keep-alives', async () => {
+    const before = ((await c.call({ op: 'counters', iface: lab.station.ifname })) as { vdp: { keepAlives: number } }).vdp.keepAlives;
+    await sleep(0.01 * 2 ** RKA * 3);
+    const after = ((await c.call({ op: 'counters', iface: lab.station.ifname })) as { vdp: { keepAlives: number; outcomes: Record<string, number> } }).vdp;
+    expect(after.keepAlives - before).toBeGreaterThanOrEqual(10);
+    const s = await states();
+    expect([1, 2, 3, 4, 5].every((i) => alive(s[vsiSpec(i).vsiid]))).toBe(true);
+  });
+
+  it('runs PreAssoc → PreAssoc-RR → Assoc → DeAssoc on one VSI', async () => {
+    const v = vsiSpec(20);
+    expect((await cmd('preassoc', v)).kind).toBe('success');
+    expect((await cmd('preassoc-rr', v)).kind).toBe('success');
+    expect((await cmd('assoc', v)).kind).toBe('success');
+    expect((await cmd('deassoc', v)).kind).toBe('success');
+  });
+
+  it('associates a VSI asking for VID 0 (the bridge picks)', async () => {
+    const o = await cmd('assoc', vsiSpec(30, { filters: [{ vid: 0, mac: '02:76:64:00:00:30' }] }));
+    expect(o.kind).toBe('success');
+    expect(o.vsi?.filters).toHaveLength(1);
+  });
+
+  it('re-associates every VSI when the bridge is killed and restarted', async () => {
+    await bridge.stop('SIGKILL');
+    await bridge.restart();
+    await bridge.waitEvbNegotiated();
+    // the next keep-alive of each VSI reaches the new lldpad, which takes it as a new association
+    await sleep(2000 + 0.01 * 2 ** RKA * 3);
+    const s = await states();
+    expect([1, 2, 3, 4, 5, 30].map((i) => alive(s[vsiSpec(i).vsiid]))).toEqual([true, true, true, true, true, true]);
+    const o = await cmd('assoc', vsiSpec(6));
+    expect(o.kind).toBe('success');
+  });
+
+  it('de-associates everything', async () => {
+    const outs = await Promise.all([1, 2, 3, 4, 5, 6, 30].map((i) => cmd('deassoc', vsiSpec(i, i === 30 ? { filters: [{ vid: 0, mac: '02:76:64:00:00:30' }] } : {}))));
+    expect(outs.every((o) => o.kind === 'success')).toBe(true);
+    await until(async () => Object.values(await states()).every((st) => st === 'END'), 5000, 'all VSIs ended');
+  });
+});
