@@ -5,7 +5,7 @@
 import type { Command } from 'commander';
 import { ApiClient } from '../../api/client.js';
 import { ApiError, EXIT, exitCodeFor, type CommandOutcome } from '../../api/protocol.js';
-import { VsiSpecError, type FilterSpec, type HintName, type VsiSpec, type VsiidFormatName } from '../../api/vsi-spec.js';
+import { VsiSpecError, vsiSpecToWire, type FilterSpec, type HintName, type VsiSpec, type VsiidFormatName } from '../../api/vsi-spec.js';
 import type { VsiMode } from '../../../pdu/types.js';
 
 export const DEFAULT_SOCKET = process.env['VDPD_SOCKET'] ?? '/run/vdpd/vdpd.sock';
@@ -165,6 +165,7 @@ function addVsiCommand(program: Command, mode: VsiMode, summary: string): void {
       let spec: VsiSpec;
       try {
         spec = specFrom(o);
+        vsiSpecToWire(spec); // refuse bad input here, with exit code 2, before talking to vdpd
       } catch (e) {
         failLocal(e);
       }

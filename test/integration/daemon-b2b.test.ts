@@ -1,0 +1,147 @@
+/**
+ * Two vdpd daemons in two namespaces: a station and the bridge emulator (role: bridge)
+ * with a policy. Exercised through vdpctl as a separate process (exit codes per outcome),
+ * the client API, SIGTERM (nothing de-associated) and SIGKILL + restart (VSIs restored
+ * from the state file and re-associated).
+ */
+import { spawnSync } from 'node:child_process';
+import { readFileSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ApiClient } from '../../src/api/client.js';
+import { VethLab } from '../../src/lab/netns.js';
+import { VDPCTL, VdpdProc } from '../../src/lab/vdpd-proc.js';
+import { prepare, sleep, until, vsiSpec } from './helpers.js';
+
+let dir = '';
+let lab: VethLab;
+let bridge: VdpdProc;
+let station: VdpdProc;
+let bc: ApiClient;
+let sc: ApiClient;
+
+const BRIDGE_CONFIG = (ifname: string) => `role: bridge
+interfaces:
+  - name: ${ifname}
+    evb: { rka: 18 }
+    bridge:
+      policy:
+        - match: { typeId: 201 }
+          action: reject
+          reason: 2
+        - match: { typeId: 203 }
+          action: reject
+          reason: 2
+          hard: true
+        - match: { typeId: 205 }
+          assignVid: 205
+          pcp: 3
+`;
+
+function vdpctl(args: string[]): { code: number; out: string; err: string } {
+  const r = spawnSync('ip', ['netns', 'exec', lab.station.ns, process.execPath, VDPCTL, ...args, '--socket', station.socket], { encoding: 'utf8' });
+  return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
+}
+
+function assocArgs(i: number, typeId: number, filter = `100-02:76:64:00:00:${i.toString(16).padStart(2, '0')}`): string[] {
+  return ['assoc', '-i', lab.station.ifname, '--mgrid', 'vdplab', '--type-id', String(typeId), '--type-version', '1', '--uuid', vsiSpec(i).vsiid, '--filter', filter, '--wait', '10', '--json'];
+}
+
+async function stationStates(): Promise<Record<string, string>> {
+  const rows = (await sc.call({ op: 'status', iface: lab.station.ifname })) as { vsiid: string; state: string }[];
+  return Object.fromEntries(rows.map((r) => [r.vsiid, r.state]));
+}
+
+beforeAll(async () => {
+  dir = prepare();
+  lab = new VethLab().up();
+  bridge = new VdpdProc({ ns: lab.bridge.ns, dir: join(dir, 'br'), name: 'bridge', config: BRIDGE_CONFIG(lab.bridge.ifname) });
+  station = new VdpdProc({ ns: lab.station.ns, dir: join(dir, 'st'), name: 'station', config: `interfaces:\n  - name: ${lab.station.ifname}\n    evb: { rka: 18 }\n` });
+  bc = await bridge.start();
+  sc = await station.start();
+  await station.waitEvb(sc);
+  await bridge.waitEvb(bc);
+}, 60_000);
+
+afterAll(async () => {
+  sc?.close();
+  bc?.close();
+  await station?.stop();
+  await bridge?.stop();
+  lab?.cleanup();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('vdpd station against the vdpd bridge emulator', () => {
+  it('vdpctl exit codes: success 0, bridge reason 2 → 12, invalid input → 2', () => {
+    const ok = vdpctl(assocArgs(1, 1193046));
+    expect(ok.code, ok.err).toBe(0);
+    expect(JSON.parse(ok.out)).toMatchObject({ accepted: true, outcome: { kind: 'success' } });
+    const rej = vdpctl(assocArgs(2, 201));
+    expect(rej.code).toBe(12);
+    expect(JSON.parse(rej.out)).toMatchObject({ outcome: { kind: 'bridge-error', reason: 2, reasonText: 'insufficient resources', hard: false } });
+    const hard = vdpctl(assocArgs(3, 203));
+    expect(hard.code).toBe(12);
+    expect(JSON.parse(hard.out).outcome.hard).toBe(true);
+    const bad = vdpctl(assocArgs(4, 1 << 24));
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/typeId/);
+  });
+
+  it('refuses a de-associate of an unknown VSI locally (exit 3) and a command for an unmanaged interface', () => {
+    const r = vdpctl(['deassoc', '-i', lab.station.ifname, '--mgrid', 'vdplab', '--type-id', '1', '--type-version', '1', '--uuid', vsiSpec(99).vsiid, '--filter', '100-02:00:00:00:00:99']);
+    expect(r.code).toBe(3);
+    expect(r.err).toMatch(/EINVAL/);
+    const n = vdpctl(['assoc', '-i', 'nosuch0', '--mgrid', 'vdplab', '--type-id', '1', '--type-version', '1', '--uuid', vsiSpec(98).vsiid, '--filter', '100-02:00:00:00:00:98']);
+    expect(n.code).toBe(3);
+    expect(n.err).toMatch(/ENODEV/);
+  });
+
+  it('VID 0 is answered with the VID and QoS the policy assigns', () => {
+    const r = vdpctl(assocArgs(5, 205, '0-02:76:64:00:00:05'));
+    expect(r.code, r.err).toBe(0);
+    expect(JSON.parse(r.out).outcome.vsi.filters).toEqual([{ vid: 205, pcp: 3, ps: false, mac: '02:76:64:00:00:05' }]);
+  });
+
+  it('the bridge lists its VSI table', async () => {
+    const rows = (await bc.call({ op: 'list' })) as { vsiid: string; state: string; filters: { vid: number }[] }[];
+    expect(rows.map((r) => r.vsiid).sort()).toEqual([vsiSpec(1).vsiid, vsiSpec(5).vsiid]);
+    expect(rows.every((r) => r.state === 'BR_WAITCMD')).toBe(true);
+  });
+
+  it('SIGTERM de-associates nothing; SIGKILL + restart restores the VSIs from the state file and re-associates them', async () => {
+    // the state file is written within 200 ms of a change
+    const saved = (): { vsiid: string }[] => (JSON.parse(readFileSync(station.stateFile, 'utf8')) as { interfaces: Record<string, { vsiid: string }[]> }).interfaces[lab.station.ifname] ?? [];
+    await until(() => saved().length === 2, 3000, 'state file with both VSIs');
+    expect(statSync(station.stateFile).mode & 0o777).toBe(0o600);
+
+    sc.close();
+    expect(await station.stop('SIGTERM')).toBe(0);
+    await sleep(300);
+    let rows = (await bc.call({ op: 'list' })) as unknown[];
+    expect(rows).toHaveLength(2); // still associated at the bridge
+
+    sc = await station.start();
+    await station.waitEvb(sc);
+    await until(async () => Object.values(await stationStates()).filter((s) => s === 'ASSOCIATED' || s === 'TXMIT_KA').length === 2, 10_000, 'restored VSIs associated').catch((e: Error) => {
+      throw new Error(`${e.message}\n${station.output.split('\n').filter((l) => l.includes('vsi') && !l.includes('keepalive')).slice(-30).map((l) => l.slice(l.indexOf('"msg"'), l.indexOf('"msg"') + 200)).join('\n')}`);
+    });
+
+    sc.close();
+    await station.stop('SIGKILL');
+    sc = await station.start();
+    await station.waitEvb(sc);
+    await until(async () => Object.values(await stationStates()).filter((s) => s === 'ASSOCIATED' || s === 'TXMIT_KA').length === 2, 10_000, 'VSIs associated after SIGKILL');
+    rows = (await bc.call({ op: 'list' })) as unknown[];
+    expect(rows).toHaveLength(2);
+  });
+
+  it('a silent station is timed out by the bridge (toutKeepAlive) and the VSIs leave its table', async () => {
+    sc.close();
+    await station.stop('SIGKILL');
+    // RKA 18: toutKeepAlive = 1.5 × (2.62 s + 7 × 2.56 ms) ≈ 3.96 s (long enough for a daemon restart)
+    await until(async () => ((await bc.call({ op: 'list' })) as unknown[]).length === 0, 10_000, "bridge keep-alive timeout");
+    const c = (await bc.call({ op: 'counters' })) as Record<string, { vdp: { keepAliveTimeouts: number } }>;
+    expect(c[lab.bridge.ifname]!.vdp.keepAliveTimeouts).toBe(2);
+  });
+});
