@@ -7,7 +7,7 @@
  */
 import { toHex, uuidToString } from '../pdu/bytes.js';
 import { PduError } from '../pdu/errors.js';
-import { decodeVdpUlpdu, encodeVdpEntries, sameManagerId, vdpEntries, vdpEntrySize } from '../pdu/vdp.js';
+import { encodeVdpEntries, sameManagerId, tryVdpEntries, vdpEntrySize } from '../pdu/vdp.js';
 import { validateVsi } from '../pdu/validate.js';
 import { VDP_STATUS_HARD, VDP_STATUS_KEEP, VDP_STATUS_RESPONSE, VDP_RESP_INSUFFICIENT_RESOURCES, type FilterEntry, type VdpEntry, type VsiMode } from '../pdu/types.js';
 import type { TimerHandle, TimerService } from './timers.js';
@@ -176,11 +176,8 @@ export class VdpBridgeEngine implements EcpUlp {
   // ------------------------------------------------------------------ EcpUlp
 
   receive(ulpdu: Uint8Array): void {
-    let entries: VdpEntry[];
-    try {
-      entries = vdpEntries(decodeVdpUlpdu(ulpdu));
-    } catch (e) {
-      if (!(e instanceof PduError)) throw e;
+    const entries = tryVdpEntries(ulpdu);
+    if (entries instanceof PduError) {
       this.counters.malformedUlpdu++;
       return;
     }

@@ -10,7 +10,7 @@
  * while; state can be exported and restored across restarts.
  */
 import { toHex, uuidToString } from '../pdu/bytes.js';
-import { decodeVdpUlpdu, encodeVdpEntries, MAX_FILTERS, sameManagerId, vdpEntries, vdpEntrySize } from '../pdu/vdp.js';
+import { encodeVdpEntries, MAX_FILTERS, sameManagerId, tryVdpEntries, vdpEntrySize } from '../pdu/vdp.js';
 import { validateVsi } from '../pdu/validate.js';
 import { PduError } from '../pdu/errors.js';
 import { VDP_STATUS_RESPONSE, type FilterEntry, type VdpEntry, type VsiMode, type VsiTlv } from '../pdu/types.js';
@@ -500,11 +500,8 @@ export class VdpStationEngine implements EcpUlp {
   }
 
   receive(ulpdu: Uint8Array): void {
-    let entries: VdpEntry[];
-    try {
-      entries = vdpEntries(decodeVdpUlpdu(ulpdu));
-    } catch (e) {
-      if (!(e instanceof PduError)) throw e;
+    const entries = tryVdpEntries(ulpdu);
+    if (entries instanceof PduError) {
       this.counters.malformedUlpdu++;
       return;
     }

@@ -270,3 +270,13 @@ export function encodeVdpEntries(entries: readonly VdpEntry[], opts: { end?: boo
   if (opts.end) tlvs.push({ kind: 'end' });
   return encodeVdpUlpdu({ tlvs, trailer: new Uint8Array(0) });
 }
+
+/** Decode a ULPDU into entries, or the PduError that stopped it (upper layers count it, never throw). */
+export function tryVdpEntries(ulpdu: Uint8Array): VdpEntry[] | PduError {
+  try {
+    return vdpEntries(decodeVdpUlpdu(ulpdu));
+  } catch (e) {
+    if (e instanceof PduError) return e;
+    throw e;
+  }
+}

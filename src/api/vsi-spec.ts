@@ -3,7 +3,9 @@
  * policy), and its conversion to wire values. Encodings are explicit where lldpad's were
  * ambiguous (reference §8.1 #5: vdptool hex-decodes a manager ID made of hex digits only).
  */
-import { isMac, isUuid, macToBytes, macToString, normalizeMac, toHex, uuidToBytes, uuidToString } from '../../pdu/bytes.js';
+import { isMac, isUuid, macToBytes, normalizeMac, toHex, uuidToBytes } from '../../pdu/bytes.js';
+import { vsiidText } from '../../pdu/describe.js';
+import type { VsiWire } from '../../fsm/vsi.js';
 import {
   FILTER_FORMAT_GROUP_MAC_VID,
   FILTER_FORMAT_GROUP_VID,
@@ -76,18 +78,8 @@ export interface VsiSpec {
   hints?: HintName;
 }
 
-/** Wire-level values of a VSI, as the station engine takes them. */
-export interface VsiWire {
-  managerId: Uint8Array;
-  typeId: number;
-  typeVersion: number;
-  vsiidFormat: number;
-  vsiid: Uint8Array;
-  filterFormat: number;
-  filters: FilterEntry[];
-  /** VDP_HINT_M / VDP_HINT_S bits */
-  hints: number;
-}
+/** Wire-level values of a VSI, as the station engine takes them (defined with the machines). */
+export type { VsiWire };
 
 export function managerIdToBytes(v: string | number): Uint8Array {
   const out = new Uint8Array(16);
@@ -184,24 +176,8 @@ export function vsiidToBytes(format: VsiidFormatName, s: string): Uint8Array {
   }
 }
 
-/** Display form of a VSIID: UUID text for format 5, else the format's natural text, else hex. */
-export function vsiidToString(format: number, b: Uint8Array): string {
-  switch (format) {
-    case VSIID_FORMAT_UUID:
-      return uuidToString(b);
-    case VSIID_FORMAT_MAC:
-      return macToString(b, 10);
-    case VSIID_FORMAT_IPV4:
-      return `${b[12]}.${b[13]}.${b[14]}.${b[15]}`;
-    case VSIID_FORMAT_IPV6: {
-      const g: string[] = [];
-      for (let i = 0; i < 16; i += 2) g.push(((b[i]! << 8) | b[i + 1]!).toString(16));
-      return g.join(':');
-    }
-    default:
-      return toHex(b);
-  }
-}
+/** Display form of a VSIID: the one pdu/describe.ts uses everywhere. */
+export const vsiidToString = vsiidText;
 
 function inferFilterFormat(filters: FilterSpec[]): FilterFormatName {
   const f = filters[0];

@@ -17,6 +17,7 @@ import { readPcapFile } from '../pcap/file.js';
 import type { ApiClient } from '../api/client.js';
 import type { CommandOutcome } from '../api/protocol.js';
 import { LldpadPeer } from './lldpad.js';
+import { labVsi } from './vsis.js';
 import { LabError, requireCommand, requireLabPrivileges, VethLab } from './netns.js';
 import { VdpdProc } from './vdpd-proc.js';
 
@@ -26,16 +27,7 @@ const RKA = Math.max(10, Math.min(22, Number(values.rka)));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const say = (s: string) => process.stdout.write(`${s}\n`);
 
-function vsi(i: number) {
-  const hex = i.toString(16).padStart(12, '0');
-  return {
-    managerId: 'vdplab',
-    typeId: 1193046,
-    typeVersion: 1,
-    vsiid: `76647000-0000-4000-8000-${hex}`,
-    filters: [{ vid: 100, mac: `02:76:64:${hex.slice(6, 8)}:${hex.slice(8, 10)}:${hex.slice(10, 12)}` }],
-  };
-}
+const vsi = (i: number) => labVsi(i);
 
 async function main(): Promise<number> {
   requireLabPrivileges();

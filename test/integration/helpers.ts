@@ -3,6 +3,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { requireLabPrivileges } from '../../src/lab/netns.js';
+import { labVsi } from '../../src/lab/vsis.js';
+import type { VsiSpec } from '../../src/api/vsi-spec.js';
 
 export const ROOT = join(import.meta.dirname, '..', '..');
 
@@ -15,16 +17,8 @@ export function prepare(): string {
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export function vsiSpec(i: number, extra: Record<string, unknown> = {}) {
-  const hex = i.toString(16).padStart(12, '0');
-  return {
-    managerId: 'vdplab',
-    typeId: 1193046,
-    typeVersion: 1,
-    vsiid: `76647000-0000-4000-8000-${hex}`,
-    filters: [{ vid: 100, mac: `02:76:64:${hex.slice(6, 8)}:${hex.slice(8, 10)}:${hex.slice(10, 12)}` }],
-    ...extra,
-  };
+export function vsiSpec(i: number, extra: Record<string, unknown> = {}): VsiSpec {
+  return labVsi(i, extra as Partial<VsiSpec>);
 }
 
 export async function until(cond: () => Promise<boolean> | boolean, timeoutMs: number, what: string): Promise<void> {
