@@ -137,6 +137,47 @@ export class LldpadPeer {
     throw new LabError(`lldpad (${this.o.role}) saw no EVB TLV from the peer within ${timeoutMs} ms`);
   }
 
+  /**
+   * A VDP request from an lldpad station through vdptool (`-W` waits up to 5 s for the
+   * bridge's answer). `filters` use vdptool's syntax: `<vlan16>[-<mac>[-<gid>]]`.
+   */
+  vdptool(req: { mode: 'assoc' | 'preassoc' | 'preassoc-rr' | 'deassoc'; mgrid2: string; typeId: number; typeVersion: number; uuid: string; hints?: 'none' | 'to' | 'from'; filters: string[]; wait?: boolean }): { ok: boolean; responseSeen: boolean; output: string } {
+    const args = ['-i', this.o.ifname, '-T'];
+    if (req.wait !== false) args.push('-W');
+    args.push('-V', req.mode, '-c', `mode=${req.mode}`, '-c', `mgrid2=${req.mgrid2}`, '-c', `typeid=${req.typeId}`, '-c', `typeidver=${req.typeVersion}`, '-c', `uuid=${req.uuid}`, '-c', `hints=${req.hints ?? 'none'}`);
+    for (const f of req.filters) args.push('-c', `filter=${f}`);
+    try {
+      const out = nsExec(this.o.ns, 'vdptool', args);
+      return { ok: true, responseSeen: /Response from VDP/.test(out), output: out };
+    } catch (e) {
+      return { ok: false, responseSeen: false, output: (e as Error).message };
+    }
+  }
+
+  /** The station's last response for a VSI (lldpad shows it in the `hints` field): 0 success, 255 none yet, 'missing'. */
+  vdptoolQuery(uuid: string, mode = 'assoc'): number | 'missing' {
+    try {
+      const out = nsExec(this.o.ns, 'vdptool', ['-i', this.o.ifname, '-t', '-V', mode, '-c', `uuid=${uuid}`]);
+      const m = /hints = (\d+)/.exec(out);
+      return m ? Number(m[1]) : 'missing';
+    } catch {
+      return 'missing';
+    }
+  }
+
+  /** lldpad's station refuses VDP requests for a while after EVB is negotiated: probe until it takes one. */
+  async waitVdpReady(timeoutMs = 30_000): Promise<void> {
+    const end = Date.now() + timeoutMs;
+    let last = '';
+    while (Date.now() < end) {
+      const r = this.vdptool({ mode: 'deassoc', mgrid2: 'probe', typeId: 1, typeVersion: 1, uuid: '76647000-0000-4000-8000-ffffffffffff', filters: ['100-02:76:64:ff:ff:ff'], wait: false });
+      last = r.output;
+      if (!/not supported|not found|inactive/i.test(r.output)) return;
+      await sleep(100);
+    }
+    throw new LabError(`lldpad station VDP not ready: ${last.slice(0, 200)}`);
+  }
+
   alive(): boolean {
     return this.proc !== undefined && this.proc.exitCode === null && this.proc.signalCode === null;
   }
