@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /** vdpctl: client and tools for vdpd. Each subcommand lives in src/cli/commands/. */
 import { Command } from 'commander';
+import { registerCaptureCommand } from './commands/capture.js';
 import { registerDecodeCommand } from './commands/decode.js';
 import { registerVsiCommands } from './commands/vsi.js';
 
@@ -11,6 +12,7 @@ program.exitOverride((err) => {
   process.exit(err.exitCode === 0 ? 0 : 2);
 });
 registerDecodeCommand(program);
+registerCaptureCommand(program);
 registerVsiCommands(program);
 
 await program.parseAsync(process.argv);

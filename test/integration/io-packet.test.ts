@@ -65,3 +65,24 @@ describe('AF_PACKET sockets through koffi', () => {
     expect(r.first).toEqual([good]);
   });
 });
+
+describe('vdpctl capture (libpcap)', () => {
+  it('records the LLDP/ECP frames crossing an interface and nothing else', async () => {
+    const { mkdtempSync, readFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { parsePcap } = await import('../../pdu/pcap.js');
+    const out = join(mkdtempSync(join(tmpdir(), 'vdpd-cap-')), 'mirror');
+    const cap = spawn('ip', ['netns', 'exec', lab.bridge.ns, process.execPath, join(ROOT, 'dist', 'src', 'cli', 'vdpctl.js'), 'capture', lab.bridge.ifname, out, '--count', '5', '--duration', '10', '--quiet']);
+    let err = '';
+    cap.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    await new Promise((r) => setTimeout(r, 1500));
+    const mac = lab.station.mac.replace(/:/g, '');
+    nsExec(lab.station.ns, process.execPath, [SELFTEST, 'send', lab.station.ifname, '0800', '3', `ffffffffffff${mac}0800${'00'.repeat(46)}`]);
+    nsExec(lab.station.ns, process.execPath, [SELFTEST, 'send', lab.station.ifname, '8940', '5']);
+    const code = await new Promise<number | null>((r) => cap.on('exit', r));
+    expect(code, err).toBe(0);
+    const recs = parsePcap(new Uint8Array(readFileSync(`${out}.pcap`)));
+    expect(recs).toHaveLength(5);
+    expect(recs.every((r) => r.data[12] === 0x89 && r.data[13] === 0x40)).toBe(true);
+  });
+});
