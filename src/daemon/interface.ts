@@ -4,7 +4,7 @@
  * together on real time. The link is watched so that a link going down and up keeps the
  * VSIs and re-associates them.
  */
-import { ETH_P_ECP22, ETH_P_LLDP, MAC_NEAREST_BRIDGE, MAC_NEAREST_CUSTOMER_BRIDGE, MAC_NEAREST_NONTPMR_BRIDGE } from '../../pdu/types.js';
+import { ETH_P_ECP22, ETH_P_ECP_DRAFT, ETH_P_LLDP, MAC_NEAREST_BRIDGE, MAC_NEAREST_CUSTOMER_BRIDGE, MAC_NEAREST_NONTPMR_BRIDGE } from '../../pdu/types.js';
 import { isMulticastMac } from '../../pdu/bytes.js';
 import { PortStack } from '../../fsm/port.js';
 import type { RealTimers } from '../../fsm/timers.js';
@@ -98,7 +98,8 @@ export class InterfaceRuntime {
   }
 
   start(): void {
-    for (const ethertype of [ETH_P_LLDP, ETH_P_ECP22]) {
+    // LLDP, ECP22 and draft-0.2 ECP (0x88B7: received so it is counted and reported, not run)
+    for (const ethertype of [ETH_P_LLDP, ETH_P_ECP22, ETH_P_ECP_DRAFT]) {
       this.sockets.push(PacketSocket.open({ ifname: this.name, ethertype, multicast: this.groups(), onFrame: (f) => this.port.receiveFrame(f) }));
     }
     this.port.start();

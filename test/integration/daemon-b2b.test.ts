@@ -5,12 +5,12 @@
  * from the state file and re-associated).
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync, rmSync, statSync } from 'node:fs';
+import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiClient } from '../../src/api/client.js';
 import { VethLab } from '../../src/lab/netns.js';
-import { VDPCTL, VdpdProc } from '../../src/lab/vdpd-proc.js';
+import { VDPCTL, VDPD, VdpdProc } from '../../src/lab/vdpd-proc.js';
 import { prepare, sleep, until, vsiSpec } from './helpers.js';
 
 let dir = '';
@@ -101,6 +101,28 @@ describe('vdpd station against the vdpd bridge emulator', () => {
     const r = vdpctl(assocArgs(5, 205, '0-02:76:64:00:00:05'));
     expect(r.code, r.err).toBe(0);
     expect(JSON.parse(r.out).outcome.vsi.filters).toEqual([{ vid: 205, pcp: 3, ps: false, mac: '02:76:64:00:00:05' }]);
+  });
+
+  it('watch streams state changes with their reasons and the outcomes', async () => {
+    const { ApiClient } = await import('../../src/api/client.js');
+    const w = await ApiClient.connect(station.socket);
+    const events: { type: string; text?: string }[] = [];
+    await w.watch((e) => events.push(e as { type: string; text?: string }));
+    expect(vdpctl(assocArgs(7, 1193046)).code).toBe(0);
+    await until(() => events.some((e) => e.type === 'outcome'), 3000, 'an outcome event');
+    w.close();
+    const texts = events.map((e) => e.text ?? '');
+    expect(texts).toContain(`state-change: vsi=${vsiSpec(7).vsiid} INIT -> STATION_PROC reason=command-assoc`);
+    expect(texts).toContain(`state-change: vsi=${vsiSpec(7).vsiid} STATION_PROC -> ASSOCIATED reason=bridge-response-success`);
+    expect(vdpctl(['deassoc', ...assocArgs(7, 1193046).slice(1)]).code).toBe(0);
+  });
+
+  it('a bad config is refused at start with the line and the reason', () => {
+    const bad = join(dir, 'bad.yaml');
+    writeFileSync(bad, 'interfaces:\n  - name: eth0\n    evb:\n      rte: 99\n');
+    const r = spawnSync(process.execPath, [VDPD, '-c', bad], { encoding: 'utf8' });
+    expect(r.status).toBe(78);
+    expect(r.stderr).toContain(`bad config: ${bad}:4: interfaces.0.evb.rte: must be an integer 0..31, got 99`);
   });
 
   it('the bridge lists its VSI table', async () => {

@@ -99,6 +99,46 @@ describe('vdpd station against an lldpad bridge', () => {
     expect(o.kind).toBe('success');
   });
 
+  it('keeps the VSIs through a link down/up and re-associates them', async () => {
+    lab.setLink('station', false);
+    await sleep(2500);
+    lab.setLink('station', true);
+    await sleep(2500 + 0.01 * 2 ** RKA * 2);
+    const s = await states();
+    expect([1, 2, 3, 4, 5, 6, 30].map((i) => alive(s[vsiSpec(i).vsiid]))).toEqual([true, true, true, true, true, true, true]);
+  });
+
+  it('associates a burst of 100 VSIs against lldpad (packed, paced, lost answers recovered)', async () => {
+    const outs = await Promise.all(Array.from({ length: 100 }, (_, i) => cmd('assoc', vsiSpec(100 + i))));
+    expect(outs.filter((o) => o.kind !== 'success').map((o) => o.kind)).toEqual([]);
+    const outs2 = await Promise.all(Array.from({ length: 100 }, (_, i) => cmd('deassoc', vsiSpec(100 + i))));
+    expect(outs2.filter((o) => o.kind !== 'success').map((o) => o.kind)).toEqual([]);
+  });
+
+  it('every frame vdpd sent decodes with its own decoder, tcpdump reads its EVB TLV, tshark its ECP header unmarked', async () => {
+    const { readdirSync } = await import('node:fs');
+    const { execFileSync } = await import('node:child_process');
+    const { readPcapFile } = await import('../../src/pcap/file.js');
+    const { decodeFrame } = await import('../../pdu/frame.js');
+    const file = join(dir, 'pcap', readdirSync(join(dir, 'pcap'))[0]!);
+    let mine = 0;
+    for await (const rec of readPcapFile(file)) {
+      if (rec.data[6] !== 0x02 || rec.data[11] !== 0x01) continue; // frames from the station MAC 02:76:64:70:00:01
+      expect(() => decodeFrame(rec.data)).not.toThrow();
+      mine++;
+    }
+    expect(mine).toBeGreaterThan(100);
+    const td = execFileSync('tcpdump', ['-vv', '-n', '-r', file, 'ether src 02:76:64:70:00:01 and ether proto 0x88cc'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    expect(td).toContain('EVB Subtype (13)');
+    expect(td).toMatch(/EVB Mode: EVB Station \[2\]/);
+    const ts = execFileSync('tshark', ['-r', file, '-Y', 'eth.src == 02:76:64:70:00:01 && ecp21', '-T', 'fields', '-e', 'ecp.ver', '-e', '_ws.expert'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], maxBuffer: 64 << 20 });
+    const lines = ts.trim().split('\n');
+    expect(lines.length).toBeGreaterThan(100);
+    expect(lines.every((l) => l.startsWith('1'))).toBe(true);
+    const malformed = execFileSync('tshark', ['-r', file, '-Y', 'eth.src == 02:76:64:70:00:01 && _ws.malformed'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    expect(malformed.trim()).toBe('');
+  });
+
   it('de-associates everything', async () => {
     const outs = await Promise.all([1, 2, 3, 4, 5, 6, 30].map((i) => cmd('deassoc', vsiSpec(i, i === 30 ? { filters: [{ vid: 0, mac: '02:76:64:00:00:30' }] } : {}))));
     expect(outs.every((o) => o.kind === 'success')).toBe(true);
