@@ -133,6 +133,7 @@ export class VdpBridgeEngine implements EcpUlp {
   }
 
   private activeCount = 0;
+  private immediate: { rec: BridgeRecord; decision: BridgeDecision } | undefined;
 
   /** VSIs in BR_WAITCMD (associated or pre-associated), kept as a running count */
   get active(): number {
@@ -248,6 +249,12 @@ export class VdpBridgeEngine implements EcpUlp {
     }
     if (event.type === 'DECIDED') rec.decision = event.decision;
     for (const a of next.actions) this.effect(rec, a as BridgeEffect);
+    const now = this.immediate;
+    if (now && now.rec === rec) {
+      this.immediate = undefined;
+      if (rec.state === 'BR_PROCESS') this.dispatch(rec, { type: 'DECIDED', decision: now.decision });
+      return;
+    }
     if (rec.state === 'BR_END') {
       this.stopTimers(rec);
       if (this.recs.get(rec.key) === rec) this.recs.delete(rec.key);
@@ -284,11 +291,8 @@ export class VdpBridgeEngine implements EcpUlp {
             this.dispatch(rec, { type: 'DECIDED', decision });
           });
         } else {
-          // decided at once, but after this transition completes (a timer, so virtual time sees it too)
-          rec.decideTimer = t.after(0, () => {
-            rec.decideTimer = undefined;
-            if (this.recs.get(rec.key) === rec && rec.state === 'BR_PROCESS') this.dispatch(rec, { type: 'DECIDED', decision });
-          });
+          // decided at once: delivered right after this transition completes (see dispatch)
+          this.immediate = { rec, decision };
         }
         return;
       }

@@ -33,8 +33,23 @@ export interface VsiWire {
 
 export type VsiKey = string;
 
+// manager IDs repeat across thousands of VSIs: remember the hex of the last few seen
+let lastMgr: Uint8Array | undefined;
+let lastMgrHex = '';
+
+function mgrHex(m: Uint8Array): string {
+  if (lastMgr !== undefined && lastMgr.length === m.length) {
+    let same = true;
+    for (let i = 0; i < m.length; i++) if (lastMgr[i] !== m[i]) { same = false; break; }
+    if (same) return lastMgrHex;
+  }
+  lastMgr = m.slice();
+  lastMgrHex = toHex(m);
+  return lastMgrHex;
+}
+
 export function vsiKey(v: { managerId: Uint8Array; typeId: number; typeVersion: number; vsiidFormat: number; vsiid: Uint8Array }): VsiKey {
-  return `${toHex(v.managerId)}/${v.typeId}/${v.typeVersion}/${v.vsiidFormat}/${toHex(v.vsiid)}`;
+  return `${mgrHex(v.managerId)}/${v.typeId}/${v.typeVersion}/${v.vsiidFormat}/${toHex(v.vsiid)}`;
 }
 
 export const MODE_RANK: Record<VsiMode, number> = VSI_MODE_TLV;

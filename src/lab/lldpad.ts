@@ -287,18 +287,25 @@ export class LldpadPeer {
   }
 
   /**
-   * The CLI path of the same settings the config file carries (lldptool exits non-zero for a
-   * value that is already set; the file is what counts). It makes lldpad transmit at once
-   * instead of at its next timer tick.
+   * The CLI path of the settings the config file carries, as the lab script does: it makes
+   * lldpad transmit at once instead of at its next timer tick. lldptool answers "Failed 0d"
+   * (exit 1) for a value that is already set, so a refusal counts only if lldpad then reports
+   * a different value.
    */
   private async configureEvb(): Promise<void> {
     const ifn = this.o.ifname;
     const admin = await nsRun(this.o.ns, 'lldptool', ['-L', '-i', ifn, '-g', 'ncb', 'adminStatus=rxtx']);
-    if (admin.code !== 0 && !/already|exist/i.test(admin.output)) throw new LabError(`lldptool adminStatus=rxtx on ${ifn}: ${admin.output.trim()}`);
-    const yn = (v: string) => (v === 'true' ? 'yes' : v === 'false' ? 'no' : v.replace(/"/g, ''));
+    if (admin.code !== 0) throw new LabError(`lldptool -L adminStatus=rxtx on ${this.o.ns}/${ifn}: ${admin.output.trim()}`);
+    const cli = (v: string) => (v === 'true' ? 'yes' : v === 'false' ? 'no' : v.replace(/"/g, ''));
     const want = new Map(evbSettings(this.o.role, this.o.evb));
     for (const key of ['enableTx', 'evbmode', this.o.role === 'station' ? 'evbrrreq' : 'evbrrcap', 'evbgpid']) {
-      await nsRun(this.o.ns, 'lldptool', ['-T', '-i', ifn, '-g', 'ncb', '-V', 'evb', '-c', `${key.toLowerCase()}=${yn(want.get(key)!)}`]);
+      const value = cli(want.get(key)!);
+      const set = await nsRun(this.o.ns, 'lldptool', ['-T', '-i', ifn, '-g', 'ncb', '-V', 'evb', '-c', `${key}=${value}`]);
+      if (set.code === 0) continue;
+      const now = await nsRun(this.o.ns, 'lldptool', ['-t', '-i', ifn, '-g', 'ncb', '-V', 'evb', '-c', key]);
+      if (now.stdout.trim() !== `${key}=${value}`) {
+        throw new LabError(`lldptool could not set EVB ${key}=${value} on ${this.o.ns}/${ifn}: ${set.output.trim()} (now: ${now.output.trim()})`);
+      }
     }
   }
 
