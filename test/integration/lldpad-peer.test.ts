@@ -129,6 +129,13 @@ describe('lldpad peer harness: lldpad bridge ↔ lldpad station', () => {
     expect([...q.values()].every((v) => v === 'missing')).toBe(true);
   });
 
+  it('refuses a second lldpad in the same namespace instead of driving the wrong daemon', async () => {
+    const start = LldpadPeer.start({ ns: br().ns, ifname: br().ifname, role: 'bridge', stateDir: join(dir, 'br2'), startTimeoutMs: 3000 });
+    await expect(start).rejects.toThrow(/lldpad/);
+    expect(br().alive()).toBe(true);
+    expect(nsRunSync(br().ns, 'lldptool', ['-p']).stdout.trim()).toBe(String(br().pid));
+  });
+
   it('restarts the station as a new process that works again', async () => {
     const old = st().pid;
     await st().restart();
