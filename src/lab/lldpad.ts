@@ -47,9 +47,11 @@ import {
   type VdptoolResult,
   type VdptoolVsi,
 } from './lldpad-vdptool.js';
+import { parseEvbTlvView, parseLldpStats, type EvbTlvView, type LldpStats } from './lldpad-lldptool.js';
 import { LabError, requireCommand } from './netns.js';
 
 export type { LldpadEvb, LldpadRole } from './lldpad-config.js';
+export { parseEvbTlvView, parseLldpStats, type EvbTlvView, type LldpStats } from './lldpad-lldptool.js';
 export type { BatchItemResult, BatchOptions, BatchResult, VdpMode, VdptoolRequest, VdptoolResult, VdptoolVsi } from './lldpad-vdptool.js';
 
 export interface LldpadOptions {
@@ -63,29 +65,6 @@ export interface LldpadOptions {
   logLevel?: number;
   /** how long start() waits for the clif (default 10 s) */
   startTimeoutMs?: number;
-}
-
-/** The EVB TLV as lldptool prints it (`-V evb`, local or neighbour view). */
-export interface EvbTlvView {
-  bridgeFlags: string[];
-  bridgeStatus: number;
-  stationFlags: string[];
-  stationStatus: number;
-  retries: number;
-  rte: number;
-  mode: string;
-  rwd: number;
-  rwdRemote: boolean;
-  rka: number;
-  rkaRemote: boolean;
-}
-
-export interface LldpStats {
-  tx: number;
-  rx: number;
-  rxDiscarded: number;
-  rxErrors: number;
-  ageouts: number;
 }
 
 export interface ProcStats {
@@ -147,42 +126,6 @@ export function clockTicksPerSecond(): number {
     }
   }
   return clkTck;
-}
-
-export function parseEvbTlvView(text: string): EvbTlvView | undefined {
-  const m = {
-    bridge: /bridge:([\w,]*)\((0x[0-9a-f]+|0)\)/i.exec(text),
-    station: /station:([\w,]*)\((0x[0-9a-f]+|0)\)/i.exec(text),
-    rr: /retries:(\d+) rte:(\d+)/.exec(text),
-    mode: /mode:(\S+) r\/l:(\d) rwd:(\d+)/.exec(text),
-    rka: /r\/l:(\d) rka:(\d+)/.exec(text),
-  };
-  if (!m.bridge || !m.station || !m.rr || !m.mode || !m.rka) return undefined;
-  const flags = (s: string) => (s ? s.split(',') : []);
-  return {
-    bridgeFlags: flags(m.bridge[1]!),
-    bridgeStatus: Number(m.bridge[2]),
-    stationFlags: flags(m.station[1]!),
-    stationStatus: Number(m.station[2]),
-    retries: Number(m.rr[1]),
-    rte: Number(m.rr[2]),
-    mode: m.mode[1]!,
-    rwdRemote: m.mode[2] === '1',
-    rwd: Number(m.mode[3]),
-    rkaRemote: m.rka[1] === '1',
-    rka: Number(m.rka[2]),
-  };
-}
-
-export function parseLldpStats(text: string): LldpStats | undefined {
-  const n = (label: string) => {
-    const m = new RegExp(`${label}\\s*=\\s*(\\d+)`).exec(text);
-    return m ? Number(m[1]) : undefined;
-  };
-  const tx = n('Total Frames Transmitted');
-  const rx = n('Total Frames Received');
-  if (tx === undefined || rx === undefined) return undefined;
-  return { tx, rx, rxDiscarded: n('Total Discarded Frames Received') ?? 0, rxErrors: n('Total Error Frames Received') ?? 0, ageouts: n('Total Ageouts') ?? 0 };
 }
 
 export class LldpadPeer {
@@ -483,10 +426,17 @@ export class LldpadPeer {
     return parseVdptoolVsis(r.stdout);
   }
 
+  private scriptSeq = 0;
+
+  /** bash script inside the namespace; a file per run, so concurrent batches cannot overwrite each other */
   private async runScript(name: string, script: string, timeoutMs: number): Promise<RunResult> {
-    const file = join(this.stateDir, name);
+    const file = join(this.stateDir, `${name}-${++this.scriptSeq}.sh`);
     writeFileSync(file, script);
-    return nsRun(this.o.ns, 'bash', [file], { timeoutMs });
+    try {
+      return await nsRun(this.o.ns, 'bash', [file], { timeoutMs });
+    } finally {
+      rmSync(file, { force: true });
+    }
   }
 
   /**
@@ -497,7 +447,7 @@ export class LldpadPeer {
   async vdptoolBatch(reqs: VdptoolRequest[], o: BatchOptions & { timeoutMs?: number } = {}): Promise<BatchResult> {
     const script = batchRequestScript(this.o.ifname, reqs, o);
     const t0 = performance.now();
-    const r = await this.runScript('vdptool-batch.sh', script, o.timeoutMs ?? Math.max(60_000, reqs.length * 6000));
+    const r = await this.runScript('vdptool-batch', script, o.timeoutMs ?? Math.max(60_000, reqs.length * 6000));
     const res = parseBatchRequestOutput(reqs, r.stdout, performance.now() - t0);
     if (r.code !== 0) throw new LabError(`vdptool batch script failed (${r.code}): ${r.stderr.trim().slice(0, 300)}`);
     return res;
@@ -505,7 +455,7 @@ export class LldpadPeer {
 
   /** vdptoolQuery for many VSIs in one namespace entry. */
   async vdptoolQueryBatch(uuids: string[], mode = 'assoc', timeoutMs = 120_000): Promise<Map<string, number | 'missing'>> {
-    const r = await this.runScript('vdptool-query.sh', batchQueryScript(this.o.ifname, uuids, mode), timeoutMs);
+    const r = await this.runScript('vdptool-query', batchQueryScript(this.o.ifname, uuids, mode), timeoutMs);
     if (r.code !== 0) throw new LabError(`vdptool query script failed (${r.code}): ${r.stderr.trim().slice(0, 300)}`);
     return parseBatchQueryOutput(uuids, r.stdout);
   }
