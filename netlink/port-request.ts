@@ -5,6 +5,7 @@
  * Pure: bytes in, typed values out, and the reverse. Nothing here opens a socket.
  */
 import { AttrWriter, buildMessage, cstring, NetlinkError, parseAttrs, u32le, type Attr, type NlMessage } from './nlmsg.js';
+import { decodeVdpdExtension, IFLA_VDPD_VSI22, writeVdpdExtension, type VdpdExtension } from './vdpd-ext.js';
 
 export const RTM_NEWLINK = 16;
 export const RTM_GETLINK = 18;
@@ -54,6 +55,8 @@ export interface SetLinkRequest {
   vfs: VfInfo[];
   ports: PortAttrs[];
   self?: PortAttrs;
+  /** vdpd's ratified-standard extension (vdpd-ext.ts), when present */
+  ext?: VdpdExtension;
   seq: number;
   pid: number;
 }
@@ -161,11 +164,16 @@ export function decodeSetLink(msg: NlMessage): SetLinkRequest {
       case IFLA_PORT_SELF:
         req.self = decodePort(a, 'IFLA_PORT_SELF');
         break;
+      case IFLA_VDPD_VSI22: {
+        const ext = decodeVdpdExtension(a);
+        if (ext) req.ext = ext;
+        break;
+      }
       default:
         break;
     }
   }
-  if (!sawVfList) throw new NetlinkError('EINVAL', 'IFLA_VFINFO_LIST', 32, 'missing (the MAC/VLAN of the VSI)');
+  if (!sawVfList && !req.ext?.filters) throw new NetlinkError('EINVAL', 'IFLA_VFINFO_LIST', 32, 'missing (the MAC/VLAN of the VSI)');
   if (!sawPorts && !req.self) throw new NetlinkError('EINVAL', 'IFLA_VF_PORTS', 32, 'missing (the VSI type, UUID and request)');
   return req;
 }
@@ -238,7 +246,7 @@ export function encodeUnsolicited(o: { ifname: string; seq: number; pid: number;
 }
 
 /** Exactly what libvirt's virNetDevVPortProfileOpSetLink sends for 802.1Qbg (for tests and `vdpctl --via netlink`). */
-export function encodeLibvirtSetLink(o: { ifindex: number; ifname: string; mac: string; vlan: number; mgrId: number; typeId: number; typeVersion: number; instanceUuid: Uint8Array; request: number; seq: number; pid: number }): Uint8Array {
+export function encodeLibvirtSetLink(o: { ifindex: number; ifname: string; mac: string; vlan: number; mgrId: number; typeId: number; typeVersion: number; instanceUuid: Uint8Array; request: number; seq: number; pid: number; ext?: VdpdExtension }): Uint8Array {
   const m = new Uint8Array(36);
   new DataView(m.buffer).setUint32(0, PORT_SELF_VF, true);
   m.set(o.mac.split(':').map((x) => parseInt(x, 16)), 4);
@@ -261,6 +269,7 @@ export function encodeLibvirtSetLink(o: { ifindex: number; ifname: string; mac: 
     .u8(IFLA_PORT_REQUEST, o.request)
     .end()
     .end();
+  if (o.ext) writeVdpdExtension(w, o.ext);
   return buildMessage(RTM_SETLINK, 1, o.seq, o.pid, concat(ifinfomsg(o.ifindex), w.finish()));
 }
 
@@ -270,26 +279,36 @@ export function encodeLibvirtGetLink(o: { ifindex: number; ifname: string; seq: 
 }
 
 /** The VDP view of a SETLINK: what the station engine is asked to do. */
-export function setLinkToVdp(req: SetLinkRequest): { mode: PortMode; managerId: Uint8Array; typeId: number; typeVersion: number; vsiidFormat: number; vsiid: Uint8Array; filterFormat: number; filters: { mac?: string; vid: number; pcp: number; ps: boolean }[]; hints: number } {
+export function setLinkToVdp(req: SetLinkRequest): { mode: PortMode; managerId: Uint8Array; typeId: number; typeVersion: number; vsiidFormat: number; vsiid: Uint8Array; filterFormat: number; filters: { mac?: string; groupId?: number; vid: number; pcp: number; ps: boolean }[]; hints: number } {
   const port = req.self ?? req.ports[req.ports.length - 1];
   if (!port) throw new NetlinkError('EINVAL', 'IFLA_VF_PORTS', 32, 'no IFLA_VF_PORT');
   if (port.request === undefined) throw new NetlinkError('EINVAL', 'IFLA_PORT_REQUEST', 32, 'missing');
   if (!port.vsiType) throw new NetlinkError('EINVAL', 'IFLA_PORT_VSI_TYPE', 32, 'missing');
   if (!port.instanceUuid) throw new NetlinkError('EINVAL', 'IFLA_PORT_INSTANCE_UUID', 32, 'missing');
-  if (req.vfs.length === 0) throw new NetlinkError('EINVAL', 'IFLA_VFINFO_LIST', 32, 'no IFLA_VF_INFO');
+  const ext = req.ext ?? {};
+  if (req.vfs.length === 0 && !ext.filters) throw new NetlinkError('EINVAL', 'IFLA_VFINFO_LIST', 32, 'no IFLA_VF_INFO');
   const withMac = req.vfs.every((v) => v.mac !== undefined);
-  const managerId = new Uint8Array(16);
-  managerId[0] = port.vsiType.mgrId; // 1-octet netlink manager ID in octet 0, as lldpad does
+  let managerId = ext.managerId;
+  if (!managerId) {
+    managerId = new Uint8Array(16);
+    managerId[0] = port.vsiType.mgrId; // 1-octet netlink manager ID in octet 0, as lldpad does
+  }
+  const filters = ext.filters
+    ? ext.filters.map((f) => ({ ...(f.mac !== undefined ? { mac: f.mac } : {}), ...(f.groupId !== undefined ? { groupId: f.groupId } : {}), vid: f.vid, pcp: f.pcp, ps: f.ps }))
+    : // netlink qos → PS/PCP: a non-zero qos asks for that PCP (PS set)
+      req.vfs.map((v) => ({ ...(withMac ? { mac: v.mac! } : {}), vid: v.vlan, pcp: v.qos, ps: v.qos !== 0 }));
+  const inferred = ext.filters ? (ext.filters.some((f) => f.groupId !== undefined) ? (ext.filters.some((f) => f.mac) ? 4 : 3) : ext.filters.every((f) => f.mac) ? 2 : 1) : withMac ? 2 : 1;
+  const vsiidFormat = ext.vsiidFormat ?? 5;
+  const vsiid = ext.vsiid ?? port.instanceUuid;
   return {
     mode: PORT_REQUEST_MODES[port.request]!,
     managerId,
     typeId: port.vsiType.typeId,
     typeVersion: port.vsiType.typeVersion,
-    vsiidFormat: 5,
-    vsiid: port.instanceUuid,
-    filterFormat: withMac ? 2 : 1,
-    // netlink qos → PS/PCP: a non-zero qos asks for that PCP (PS set)
-    filters: req.vfs.map((v) => ({ ...(withMac ? { mac: v.mac! } : {}), vid: v.vlan, pcp: v.qos, ps: v.qos !== 0 })),
-    hints: 0,
+    vsiidFormat,
+    vsiid,
+    filterFormat: ext.filterFormat ?? inferred,
+    filters,
+    hints: ext.hints ?? 0,
   };
 }

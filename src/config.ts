@@ -8,7 +8,8 @@
  *   socket: /run/vdpd/vdpd.sock    # client API (vdpctl)
  *   stateFile: /var/lib/vdpd/state.json
  *   capture: { dir: /var/log/vdpd/pcap, maxBytes: 67108864 }
- *   lldpadCompat: { enabled: false, pidFile: /var/run/lldpad.pid }
+ *   netlink: { enabled: true, profiles: { web: { managerId: 1, typeId: 100, typeVersion: 1 } } }
+ *   lldpadCompat: { enabled: false, pidFile: /var/run/lldpad.pid, clif: true }
  *   deassocOnShutdown: false
  *   defaults: { evb: {...}, lldp: {...}, ecp: {...}, groupAddress: ncb }
  *   interfaces:
@@ -115,9 +116,19 @@ export interface VdpdConfig {
   socket: string;
   stateFile: string;
   capture?: { dir: string; maxBytes: number };
-  lldpadCompat: { enabled: boolean; pidFile: string };
+  /** NETLINK_ROUTE socket bound to the pid: libvirt's requests and the iovnl family */
+  netlink: { enabled: boolean; profiles: Record<string, NetlinkProfile> };
+  /** drop-in for lldpad: its pid file (libvirt reads it) and its client socket address (@/com/intel/lldpad) */
+  lldpadCompat: { enabled: boolean; pidFile: string; clif: boolean };
   deassocOnShutdown: boolean;
   interfaces: InterfaceConfig[];
+}
+
+/** An iovnl port-profile name and the VSI type it stands for. */
+export interface NetlinkProfile {
+  managerId: string | number;
+  typeId: number;
+  typeVersion: number;
 }
 
 export const DEFAULT_EVB: EvbConfig = { rte: 8, retries: 3, rwd: 20, rka: 20, rrreq: true, rrcap: true, gpid: false };
@@ -293,7 +304,7 @@ export function parseConfig(text: string, file = '<config>'): VdpdConfig {
   const c = new Checker(file, doc, lines);
   if (doc.contents !== null && !isMap(doc.contents)) c.fail([], 'the top level must be a mapping');
   const root = c.keys([], doc.toJS() as unknown, [
-    'role', 'log', 'socket', 'stateFile', 'capture', 'lldpadCompat', 'deassocOnShutdown', 'defaults', 'interfaces',
+    'role', 'log', 'socket', 'stateFile', 'capture', 'netlink', 'lldpadCompat', 'deassocOnShutdown', 'defaults', 'interfaces',
   ]);
 
   const log = c.keys(['log'], root['log'], ['level', 'format']);
@@ -343,7 +354,25 @@ export function parseConfig(text: string, file = '<config>'): VdpdConfig {
   });
 
   const cap = c.keys(['capture'], root['capture'], ['dir', 'maxBytes']);
-  const compat = c.keys(['lldpadCompat'], root['lldpadCompat'], ['enabled', 'pidFile']);
+  const compat = c.keys(['lldpadCompat'], root['lldpadCompat'], ['enabled', 'pidFile', 'clif']);
+  const nl = c.keys(['netlink'], root['netlink'], ['enabled', 'profiles']);
+  const profiles: Record<string, NetlinkProfile> = {};
+  if (nl['profiles'] !== undefined) {
+    const raw = nl['profiles'];
+    if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) c.fail(['netlink', 'profiles'], 'must be a mapping of profile name to { managerId, typeId, typeVersion }');
+    for (const [name, v] of Object.entries(raw as Record<string, unknown>)) {
+      const p = ['netlink', 'profiles', name];
+      if (name.length === 0 || name.length > 32) c.fail(p, 'a profile name is 1..32 characters (iovnl IOV_ATTR_PORT_PROFILE)');
+      const o = c.keys(p, v, ['managerId', 'typeId', 'typeVersion']);
+      const mgr = o['managerId'];
+      for (const k of ['managerId', 'typeId', 'typeVersion']) if (o[k] === undefined) c.fail([...p, k], 'is required');
+      profiles[name] = {
+        managerId: typeof mgr === 'number' ? c.int([...p, 'managerId'], mgr, 0, 255, 0) : c.str([...p, 'managerId'], mgr),
+        typeId: c.int([...p, 'typeId'], o['typeId'], 0, 2 ** 24 - 1, 0),
+        typeVersion: c.int([...p, 'typeVersion'], o['typeVersion'], 0, 255, 0),
+      };
+    }
+  }
   const cfg: VdpdConfig = {
     file,
     log: {
@@ -355,7 +384,9 @@ export function parseConfig(text: string, file = '<config>'): VdpdConfig {
     lldpadCompat: {
       enabled: c.bool(['lldpadCompat', 'enabled'], compat['enabled'], false),
       pidFile: c.str(['lldpadCompat', 'pidFile'], compat['pidFile'], '/var/run/lldpad.pid'),
+      clif: c.bool(['lldpadCompat', 'clif'], compat['clif'], true),
     },
+    netlink: { enabled: c.bool(['netlink', 'enabled'], nl['enabled'], true), profiles },
     deassocOnShutdown: c.bool(['deassocOnShutdown'], root['deassocOnShutdown'], false),
     interfaces,
   };

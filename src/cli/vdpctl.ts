@@ -3,6 +3,7 @@
 import { Command } from 'commander';
 import { registerCaptureCommand } from './commands/capture.js';
 import { registerDecodeCommand } from './commands/decode.js';
+import { registerIovCommands, registerNlRawCommand } from './commands/netlink.js';
 import { registerVsiCommands } from './commands/vsi.js';
 
 const program = new Command();
@@ -14,5 +15,7 @@ program.exitOverride((err) => {
 registerDecodeCommand(program);
 registerCaptureCommand(program);
 registerVsiCommands(program);
+registerIovCommands(program);
+registerNlRawCommand(program);
 
 await program.parseAsync(process.argv);

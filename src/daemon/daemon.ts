@@ -19,6 +19,9 @@ import { captureBaseName, PcapWriter } from '../pcap/file.js';
 import { readState, StateWriter } from '../state-store.js';
 import { InterfaceRuntime } from './interface.js';
 import { UnknownInterfaceError } from '../io/packet-socket.js';
+import { NetlinkSocket } from '../io/netlink-socket.js';
+import { ClifServer, removePidFile, writePidFile } from './lldpad-compat.js';
+import { NetlinkService } from './netlink-service.js';
 
 export interface DaemonOptions {
   captureDir?: string;
@@ -45,6 +48,9 @@ export class Daemon implements ApiHandler {
   private watchers = new Set<(e: unknown) => void>();
   private captures: PcapWriter[] = [];
   private stopping = false;
+  netlink: NetlinkService | undefined;
+  private clif: ClifServer | undefined;
+  private pidFileWritten = false;
 
   constructor(
     readonly cfg: VdpdConfig,
@@ -68,6 +74,10 @@ export class Daemon implements ApiHandler {
   };
 
   async start(): Promise<void> {
+    // first of all: the kernel auto-binds a process's first unbound netlink socket to
+    // port = pid, so ours must exist before anything else could open one
+    let nlSock: NetlinkSocket | undefined;
+    if (this.cfg.netlink.enabled) nlSock = NetlinkSocket.bound(process.pid);
     const names = new Set<string>();
     const present = listInterfaces();
     for (const c of this.cfg.interfaces) {
@@ -98,6 +108,8 @@ export class Daemon implements ApiHandler {
             },
             onEnded: (iface, rec, reason) => {
               this.log.warn({ iface, vsi: uuidOrHex(rec), reason }, `vsi ended without a command: ${reason}`);
+              const rtEnded = this.ifaces.get(iface);
+              if (rtEnded) this.netlink?.notifyEnded(rtEnded, rec);
               this.emit({ type: 'vsi-ended', iface, vsiid: uuidOrHex(rec), reason });
               this.state.markDirty();
             },
@@ -121,6 +133,19 @@ export class Daemon implements ApiHandler {
       }
     }
     if (this.ifaces.size === 0) throw new Error('no configured interface exists in this network namespace');
+    if (nlSock) {
+      this.netlink = new NetlinkService({ ifaces: this.ifaces, profiles: this.cfg.netlink.profiles, log: this.log, socket: nlSock });
+      this.netlink.start();
+    }
+    if (this.cfg.lldpadCompat.enabled) {
+      if (this.cfg.lldpadCompat.clif) {
+        this.clif = new ClifServer(this.log);
+        this.clif.start();
+      }
+      writePidFile(this.cfg.lldpadCompat.pidFile);
+      this.pidFileWritten = true;
+      this.log.info({ pidFile: this.cfg.lldpadCompat.pidFile }, 'lldpad-compatible mode: pid file written');
+    }
     await this.api.listen();
     this.log.info({ socket: this.cfg.socket, interfaces: [...this.ifaces.keys()] }, 'vdpd ready');
   }
@@ -147,6 +172,9 @@ export class Daemon implements ApiHandler {
     this.state.flush();
     for (const rt of this.ifaces.values()) rt.stop();
     for (const c of this.captures) c.close();
+    this.netlink?.close();
+    this.clif?.close();
+    if (this.pidFileWritten) removePidFile(this.cfg.lldpadCompat.pidFile);
     await this.api.close();
     this.timers.close();
     this.log.info('vdpd stopped');
@@ -184,11 +212,12 @@ export class Daemon implements ApiHandler {
   async handle(req: Exclude<ApiRequest, { op: 'watch' }>): Promise<unknown> {
     switch (req.op) {
       case 'ping':
-        return { pong: true, pid: process.pid };
+        return { pong: true, pid: process.pid, netlinkPort: this.netlink?.port ?? null };
       case 'interfaces':
         return [...this.ifaces.values()].map((rt) => rt.summary());
       case 'counters':
-        return req.iface !== undefined ? this.iface(req.iface).counters() : Object.fromEntries([...this.ifaces].map(([n, rt]) => [n, rt.counters()]));
+        if (req.iface !== undefined) return this.iface(req.iface).counters();
+        return { ...Object.fromEntries([...this.ifaces].map(([n, rt]) => [n, rt.counters()])), ...(this.netlink ? { netlink: this.netlink.stats() } : {}), ...(this.clif ? { clif: this.clif.counters } : {}) };
       case 'list':
       case 'status': {
         const rts = req.iface !== undefined ? [this.iface(req.iface)] : [...this.ifaces.values()];

@@ -13,6 +13,9 @@ export const libc = {
   getsockopt: lib.func('int getsockopt(int fd, int level, int name, _Inout_ void *val, _Inout_ unsigned int *len)'),
   sendto: lib.func('long sendto(int fd, void *buf, unsigned long len, int flags, void *addr, unsigned int alen)'),
   recvfrom: lib.func('long recvfrom(int fd, _Out_ void *buf, unsigned long len, int flags, _Out_ void *addr, _Inout_ unsigned int *alen)'),
+  /** msghdr built by hand in a Buffer (pointers from koffi.address) so the kernel writes straight into our buffers */
+  recvmsg: lib.func('long recvmsg(int fd, void *msg, int flags)'),
+  getsockname: lib.func('int getsockname(int fd, void *addr, _Inout_ unsigned int *alen)'),
   close: lib.func('int close(int fd)'),
   poll: lib.func('int poll(void *fds, unsigned long nfds, int timeout)'),
   pipe2: lib.func('int pipe2(_Out_ int *fds, int flags)'),
@@ -22,12 +25,24 @@ export const libc = {
   strerror: lib.func('const char *strerror(int errnum)'),
 };
 
+/** The address of a Buffer's memory, for structures (msghdr, iovec) that hold pointers. */
+export function addressOf(b: Buffer): bigint {
+  return koffi.address(b);
+}
+
 export function errno(): number {
   return koffi.errno();
 }
 
 export const AF_PACKET = 17;
 export const AF_NETLINK = 16;
+export const AF_UNIX = 1;
+export const SOCK_DGRAM = 2;
+export const NETLINK_ROUTE = 0;
+export const SO_PASSCRED = 16;
+export const SCM_CREDENTIALS = 2;
+export const EADDRINUSE = 98;
+export const ECONNREFUSED = 111;
 export const SOCK_RAW = 3;
 export const SOCK_NONBLOCK = 0o4000;
 export const SOCK_CLOEXEC = 0o2000000;

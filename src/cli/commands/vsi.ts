@@ -7,6 +7,7 @@ import { ApiClient } from '../../api/client.js';
 import { ApiError, EXIT, exitCodeFor, type CommandOutcome } from '../../api/protocol.js';
 import { VsiSpecError, vsiSpecToWire, type FilterSpec, type HintName, type VsiSpec, type VsiidFormatName } from '../../api/vsi-spec.js';
 import type { VsiMode } from '../../../pdu/types.js';
+import { DEFAULT_PID_FILE, runViaNetlink } from './netlink.js';
 
 export const DEFAULT_SOCKET = process.env['VDPD_SOCKET'] ?? '/run/vdpd/vdpd.sock';
 
@@ -76,6 +77,11 @@ interface VsiOpts {
   wait?: string | boolean;
   json?: boolean;
   socket: string;
+  via: string;
+  pidFile: string;
+  linkdev?: string;
+  poll: boolean;
+  follow?: string;
 }
 
 function collect(v: string, acc: string[]): string[] {
@@ -161,13 +167,24 @@ function addVsiCommand(program: Command, mode: VsiMode, summary: string): void {
     .option('--wait [seconds]', 'wait for the bridge response (default 30 s)')
     .option('--json', 'JSON output')
     .option('--socket <path>', 'vdpd API socket', DEFAULT_SOCKET)
+    .option('--via <path>', 'api (vdpd\'s socket) | netlink (RTM_SETLINK/GETLINK as libvirt sends them)', 'api')
+    .option('--pid-file <path>', 'with --via netlink: the daemon\'s pid file (its netlink port)', DEFAULT_PID_FILE)
+    .option('--linkdev <ifname>', 'with --via netlink: the VM\'s device (macvtap/VLAN); the root device is found from it (default: --iface)')
+    .option('--no-poll', 'with --via netlink: do not poll for the result (libvirt\'s re-associate)')
+    .option('--follow <seconds>', 'with --via netlink: stay, print unsolicited notifications and re-associate as libvirt does')
     .action(async (o: VsiOpts) => {
       let spec: VsiSpec;
+      let wire;
       try {
         spec = specFrom(o);
-        vsiSpecToWire(spec); // refuse bad input here, with exit code 2, before talking to vdpd
+        wire = vsiSpecToWire(spec); // refuse bad input here, with exit code 2, before talking to vdpd
       } catch (e) {
         failLocal(e);
+      }
+      if (o.via === 'netlink') {
+        await runViaNetlink(mode, o.linkdev ?? o.iface, wire, { pidFile: o.pidFile, poll: o.poll, ...(o.follow !== undefined ? { follow: Number(o.follow) } : {}), ...(o.json ? { json: true } : {}) });
+      } else if (o.via !== 'api') {
+        failLocal(new VsiSpecError('via', 'api or netlink'));
       }
       const waitMs = o.wait === undefined ? undefined : o.wait === true ? 30_000 : Number(o.wait) * 1000;
       if (waitMs !== undefined && !(waitMs >= 0)) failLocal(new VsiSpecError('wait', 'seconds must be a number'));
