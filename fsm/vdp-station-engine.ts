@@ -44,6 +44,8 @@ export interface StationRecord {
   endedAt: number | undefined;
   /** filters of the response being processed (for adoptFilters) */
   returned: FilterEntry[] | undefined;
+  /** a command accepted but not yet run through the machine (deferCommands) */
+  deferredMode: VsiMode | undefined;
 }
 
 export interface StationCounters {
@@ -116,6 +118,12 @@ export interface StationEngineOptions {
   maxTlvsPerEcpdu?: number;
   /** pause before re-sending every VSI to a restarted bridge */
   resyncDelayMs?: number;
+  /**
+   * Accept a command (validate it, create the record, mark it in progress) at once but run
+   * it through the machine a moment later, in slices: a burst of requests is acknowledged
+   * quickly instead of each waiting for every earlier one's full processing.
+   */
+  deferCommands?: boolean;
 }
 
 function hex16(b: Uint8Array): Uint8Array {
@@ -178,6 +186,7 @@ export class VdpStationEngine implements EcpUlp {
 
   /** EVB negotiated (true) or the peer is gone (false). On a new peer every VSI is re-sent. */
   setReady(ready: boolean): void {
+    this.flushAllDeferred();
     const was = this.ready;
     this.ready = ready;
     if (ready && !was) {
@@ -196,6 +205,7 @@ export class VdpStationEngine implements EcpUlp {
    * window is de-associated again at once.
    */
   peerRestarted(delayMs = this.o.resyncDelayMs ?? 2000): void {
+    this.flushAllDeferred();
     this.counters.peerRestarts++;
     this.ready = false;
     this.resyncUntil = this.o.timers.now() + delayMs;
@@ -207,6 +217,7 @@ export class VdpStationEngine implements EcpUlp {
   }
 
   linkDown(): void {
+    this.flushAllDeferred();
     this.linkUp = false;
     for (const r of this.recs.values()) {
       this.o.timers.cancel(r.respTimer);
@@ -218,6 +229,7 @@ export class VdpStationEngine implements EcpUlp {
 
   /** Link back: VSIs keep their state and re-associate (lldpad left a VSI that was waiting stuck BUSY). */
   linkUpAgain(): void {
+    this.flushAllDeferred();
     this.linkUp = true;
     for (const r of this.recs.values()) if (r.state !== 'END' && r.state !== 'INIT') this.dispatch(r, { type: 'LINK_UP' });
     this.lower?.kick();
@@ -233,7 +245,7 @@ export class VdpStationEngine implements EcpUlp {
     this.counters.commands++;
     const key = vsiKey(wire);
     let rec = this.recs.get(key);
-    const existing = rec && { mode: rec.ctx.mode, busy: rec.pendingCmd, ended: rec.state === 'END', filterFormat: rec.wire.filterFormat, filters: rec.wire.filters };
+    const existing = rec && { mode: rec.deferredMode ?? rec.ctx.mode, busy: rec.pendingCmd, ended: rec.state === 'END', filterFormat: rec.wire.filterFormat, filters: rec.wire.filters };
     const refusal = checkCommand(existing, mode, wire) ?? this.checkWire(wire);
     if (refusal) {
       this.counters.rejected[refusal.code] = (this.counters.rejected[refusal.code] ?? 0) + 1;
@@ -252,9 +264,46 @@ export class VdpStationEngine implements EcpUlp {
     const outcome = new Promise<Outcome>((resolve) => r.waiters.push(resolve));
     r.pendingCmd = true;
     r.cmdAt = this.o.timers.now();
-    this.dispatch(r, { type: 'CMD', mode });
+    if (this.o.deferCommands) {
+      if (r.deferredMode !== undefined) this.runDeferred(r); // keep the order of two commands on one VSI
+      r.deferredMode = mode;
+      this.deferred.push(r);
+      this.deferTimer ??= this.o.timers.after(0, () => this.flushDeferred(256));
+    } else {
+      this.dispatch(r, { type: 'CMD', mode });
+    }
     this.o.onChange?.();
     return { record: r, outcome };
+  }
+
+  private deferred: StationRecord[] = [];
+  private deferredAt = 0;
+  private deferTimer: TimerHandle | undefined;
+
+  private runDeferred(r: StationRecord): void {
+    const mode = r.deferredMode;
+    if (mode === undefined) return;
+    r.deferredMode = undefined;
+    if (this.recs.get(r.key) === r) this.dispatch(r, { type: 'CMD', mode });
+  }
+
+  /** Run deferred commands: `budget` per turn (Infinity = all, before anything that needs every record current). */
+  flushDeferred(budget = Infinity): void {
+    this.deferTimer = undefined;
+    const end = Math.min(this.deferred.length, this.deferredAt + budget);
+    while (this.deferredAt < end) this.runDeferred(this.deferred[this.deferredAt++]!);
+    if (this.deferredAt >= this.deferred.length) {
+      this.deferred = [];
+      this.deferredAt = 0;
+    } else {
+      this.deferTimer = this.o.timers.after(0, () => this.flushDeferred(budget));
+    }
+  }
+
+  private flushAllDeferred(): void {
+    if (this.deferred.length === 0) return;
+    this.o.timers.cancel(this.deferTimer);
+    this.flushDeferred(Infinity);
   }
 
   private checkWire(w: VsiWire): VdpCommandError | undefined {
@@ -292,6 +341,7 @@ export class VdpStationEngine implements EcpUlp {
       requester: undefined,
       endedAt: undefined,
       returned: undefined,
+      deferredMode: undefined,
     };
     this.recs.set(key, rec);
     return rec;
@@ -510,6 +560,7 @@ export class VdpStationEngine implements EcpUlp {
 
   private receiveEntry(e: VdpEntry): void {
     const rec = this.recs.get(vsiKey({ ...e.vsi, managerId: e.managerId }));
+    if (rec?.deferredMode !== undefined) this.runDeferred(rec);
     if (!rec || rec.state === 'END' || rec.state === 'INIT') {
       this.counters.unknownVsi++;
       return;
@@ -577,6 +628,7 @@ export class VdpStationEngine implements EcpUlp {
   }
 
   exportState(): PersistedVsi[] {
+    this.flushAllDeferred();
     const out: PersistedVsi[] = [];
     for (const r of this.recs.values()) {
       if (r.state === 'END' || r.state === 'INIT') continue;

@@ -3,6 +3,7 @@
 import { Command } from 'commander';
 import { registerCaptureCommand } from './commands/capture.js';
 import { registerDecodeCommand } from './commands/decode.js';
+import { registerReplayCommand } from './commands/replay.js';
 import { registerIovCommands, registerNlRawCommand } from './commands/netlink.js';
 import { registerVsiCommands } from './commands/vsi.js';
 
@@ -13,6 +14,7 @@ program.exitOverride((err) => {
   process.exit(err.exitCode === 0 ? 0 : 2);
 });
 registerDecodeCommand(program);
+registerReplayCommand(program);
 registerCaptureCommand(program);
 registerVsiCommands(program);
 registerIovCommands(program);

@@ -82,6 +82,7 @@ export class InterfaceRuntime {
         onEnded: (rec, reason) => hooks.onEnded(name, rec, reason),
         onChange: hooks.onChange,
         maxTlvsPerEcpdu: cfg.ecp.maxTlvsPerEcpdu,
+        deferCommands: true,
       });
       this.station.attachLower(this.port.attachUlp(this.station));
     } else {

@@ -36,6 +36,8 @@ export function isNetlinkRequester(r: unknown): r is NetlinkRequester {
 /** PORT_PROFILE_RESPONSE_ERROR: a local failure (no response from the bridge, no bridge) */
 export const PORT_PROFILE_RESPONSE_ERROR = 0x105;
 const CAP_NET_ADMIN = 12;
+/** 40 octets per IFLA_VF_PORT (UUID, VF, response): 1,600 fill the 16-bit IFLA_VF_PORTS length */
+export const MAX_PORTS_PER_REPLY = 1600;
 
 /**
  * IFLA_PORT_RESPONSE for a VSI: absent while a command waits for the bridge (libvirt reads
@@ -99,6 +101,7 @@ export class NetlinkService {
     messages: 0,
     setlink: 0,
     getlink: 0,
+    getlinkTruncated: 0,
     iov: 0,
     acked: 0,
     refused: {} as Record<string, number>,
@@ -112,6 +115,8 @@ export class NetlinkService {
   private macVlans = new Map<string, IovMacVlan[]>();
   private readonly sock: NetlinkSocket;
   private readonly ownNetns = netnsInode('self');
+  /** sender checks cached briefly: a burst from one client must not read /proc 10,000 times */
+  private senderCache = new Map<number, { at: number; ok: boolean; netns: number | undefined }>();
 
   constructor(private readonly o: NetlinkServiceOptions) {
     this.sock = o.socket;
@@ -122,7 +127,10 @@ export class NetlinkService {
   }
 
   start(): void {
-    this.sock.listen((d) => this.onDatagram(d));
+    this.sock.listen(
+      (d) => this.onDatagram(d),
+      () => this.flushReplies(),
+    );
     this.o.log.info({ port: this.sock.port }, `netlink: listening on NETLINK_ROUTE port ${this.sock.port}`);
   }
 
@@ -142,11 +150,51 @@ export class NetlinkService {
     this.reply(buildAck(msg, code, this.sock.port), src);
   }
 
+  /** replies of the current batch, by destination port */
+  private pending = new Map<number, Uint8Array[]>();
+  private batching = false;
+  private inBatch = 0;
+
   private reply(bytes: Uint8Array, dst: number): void {
-    if (!this.sock.send(bytes, dst)) this.counters.replySendFailures++;
+    if (!this.batching) {
+      if (!this.sock.send(bytes, dst)) this.counters.replySendFailures++;
+      return;
+    }
+    let q = this.pending.get(dst);
+    if (!q) this.pending.set(dst, (q = []));
+    q.push(bytes);
+  }
+
+  /**
+   * A client that sent many requests from one socket (a burst) gets its acks several to a
+   * datagram, as the kernel packs a dump: one sendto per 32 KiB instead of one per ack.
+   * libvirt opens a socket per request, so it still gets exactly one message per datagram.
+   */
+  flushReplies(more = false): void {
+    this.batching = more;
+    if (!more) this.inBatch = 0;
+    for (const [dst, msgs] of this.pending) {
+      let i = 0;
+      while (i < msgs.length) {
+        let len = 0;
+        let j = i;
+        while (j < msgs.length && (j === i || len + msgs[j]!.length <= 32 * 1024)) len += msgs[j++]!.length;
+        const buf = Buffer.allocUnsafe(len);
+        let off = 0;
+        for (let k = i; k < j; k++) {
+          buf.set(msgs[k]!, off);
+          off += msgs[k]!.length;
+        }
+        if (!this.sock.send(buf, dst)) this.counters.replySendFailures += j - i;
+        i = j;
+      }
+    }
+    this.pending.clear();
   }
 
   onDatagram(d: NetlinkDatagram): void {
+    this.batching = true;
+    if ((++this.inBatch & 127) === 0) this.flushReplies(true);
     this.counters.datagrams++;
     let msgs: NlMessage[];
     try {
@@ -178,12 +226,13 @@ export class NetlinkService {
     // replies and acks addressed to us (e.g. to an unsolicited notification) need no answer
     if (m.type === NLMSG_ERROR || m.type === NLMSG_DONE || m.type === NLMSG_NOOP) return;
     if ((m.flags & NLM_F_REQUEST) === 0 && m.type !== RTM_SETLINK) return;
-    if (!creds || !hasNetAdmin(creds.pid)) {
+    const sender = creds ? this.sender(creds.pid) : undefined;
+    if (!creds || !sender?.ok) {
       this.counters.permissionDenied++;
       throw new NetlinkError('EPERM', 'credentials', 0, `sender pid ${creds?.pid ?? '?'} uid ${creds?.uid ?? '?'} lacks CAP_NET_ADMIN`);
     }
     if (this.ownNetns !== undefined) {
-      const theirs = netnsInode(creds.pid);
+      const theirs = sender.netns;
       // netlink unicast never crosses namespaces; a pid we cannot see is not proof of one
       if (theirs !== undefined && theirs !== this.ownNetns) throw new NetlinkError('ENODEV', 'credentials', 0, `sender pid ${creds.pid} is in another network namespace`);
     }
@@ -191,6 +240,16 @@ export class NetlinkService {
     if (m.type === RTM_GETLINK) return this.getLink(m, src);
     if (isIovMessage(m.type)) return this.iov(m, src);
     throw new NetlinkError('EOPNOTSUPP', 'nlmsghdr.nlmsg_type', 4, `message type ${m.type} is not served by vdpd (RTM_SETLINK, RTM_GETLINK, RTM_SETIOV, RTM_GETIOV)`);
+  }
+
+  private sender(pid: number): { ok: boolean; netns: number | undefined } {
+    const now = performance.now();
+    const c = this.senderCache.get(pid);
+    if (c && now - c.at < 500) return c;
+    if (this.senderCache.size > 1024) this.senderCache.clear();
+    const v = { at: now, ok: hasNetAdmin(pid), netns: netnsInode(pid) };
+    this.senderCache.set(pid, v);
+    return v;
   }
 
   /** The managed interface a request names: by name, else by ifindex; an unknown or unmanaged one is an error. */
@@ -245,17 +304,17 @@ export class NetlinkService {
     this.counters.getlink++;
     const req = decodeGetLink(m);
     const rt = this.runtime(req.ifname, req.ifindex, 'IFLA_IFNAME');
-    const ports: PortStatus[] = [];
-    if (rt.station) {
-      for (const rec of rt.station.records()) {
-        if (rec.wire.vsiidFormat !== 5) continue; // libvirt's VSIs are instance UUIDs
-        const r = portResponse(rec);
-        ports.push(r === undefined ? { instanceUuid: rec.wire.vsiid } : { instanceUuid: rec.wire.vsiid, response: r });
-      }
-    }
-    // one datagram, as lldpad; newest first so a VM being started is never cut off
-    ports.reverse();
-    const fit = ports.slice(0, 2000);
+    const recs: StationRecord[] = [];
+    if (rt.station) for (const rec of rt.station.records()) if (rec.wire.vsiidFormat === 5) recs.push(rec); // libvirt's VSIs are instance UUIDs
+    // one datagram, as lldpad, and IFLA_VF_PORTS is one attribute (nla_len is 16 bits): at
+    // most MAX_PORTS_PER_REPLY entries, the most recently commanded first, so a VM being
+    // started is never the one left out
+    recs.sort((a, b) => b.cmdAt - a.cmdAt);
+    const fit: PortStatus[] = recs.slice(0, MAX_PORTS_PER_REPLY).map((rec) => {
+      const r = portResponse(rec);
+      return r === undefined ? { instanceUuid: rec.wire.vsiid } : { instanceUuid: rec.wire.vsiid, response: r };
+    });
+    if (recs.length > fit.length) this.counters.getlinkTruncated++;
     this.reply(encodeGetLinkReply(req, fit, { type: NLMSG_DONE, pid: this.sock.port }), src);
   }
 

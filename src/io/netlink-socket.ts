@@ -89,14 +89,14 @@ export class NetlinkSocket {
   }
 
   /** A client socket with a kernel-chosen port (what libvirt's request sockets are). */
-  static client(): NetlinkSocket {
+  static client(rcvbuf = 1024 * 1024): NetlinkSocket {
     const fd = check('socket(AF_NETLINK)', libc.socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, NETLINK_ROUTE));
     try {
       check('bind(netlink)', libc.bind(fd, sockaddrNl(0), 12));
       const a = Buffer.alloc(12);
       const len = [12];
       check('getsockname', libc.getsockname(fd, a, len));
-      NetlinkSocket.tune(fd, 1024 * 1024);
+      NetlinkSocket.tune(fd, rcvbuf);
       return new NetlinkSocket(fd, a.readUInt32LE(4));
     } catch (e) {
       libc.close(fd);
@@ -160,18 +160,22 @@ export class NetlinkSocket {
     return { data: Uint8Array.prototype.slice.call(this.data, 0, Math.min(n, MAX_MSG)), srcPort: this.name.readUInt32LE(4), creds };
   }
 
-  /** Deliver every datagram to `handler` on the main thread as it arrives. */
-  listen(handler: (d: NetlinkDatagram) => void): void {
+  /**
+   * Deliver every datagram to `handler` on the main thread as it arrives; `onBatchEnd`
+   * runs after each batch read in one wake-up (a server flushes coalesced replies there).
+   */
+  listen(handler: (d: NetlinkDatagram) => void, onBatchEnd?: () => void): void {
     this.handler = handler;
     reactor().add({
       fd: this.fd,
       onReadable: () => {
         // bounded per wake-up so a flood cannot starve timers and other sockets
-        for (let i = 0; i < 512 && !this.closed; i++) {
+        for (let i = 0; i < 2048 && !this.closed; i++) {
           const d = this.receive();
           if (!d) break;
           this.handler?.(d);
         }
+        onBatchEnd?.();
       },
     });
   }

@@ -38,7 +38,7 @@ export class VdpdProc {
   }
 
   async start(timeoutMs = 10_000): Promise<ApiClient> {
-    this.proc = spawn('ip', ['netns', 'exec', this.o.ns, process.execPath, VDPD, '-c', this.configPath, '--socket', this.socket, '--state', this.stateFile, ...(this.o.extraArgs ?? [])], { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.proc = spawn('ip', ['netns', 'exec', this.o.ns, process.execPath, ...(process.env['VDPD_NODE_ARGS'] ? process.env['VDPD_NODE_ARGS'].split(' ') : []), VDPD, '-c', this.configPath, '--socket', this.socket, '--state', this.stateFile, ...(this.o.extraArgs ?? [])], { stdio: ['ignore', 'pipe', 'pipe'] });
     this.proc.stdout!.on('data', (d: Buffer) => (this.output += d.toString()));
     this.proc.stderr!.on('data', (d: Buffer) => (this.output += d.toString()));
     const end = Date.now() + timeoutMs;

@@ -46,6 +46,7 @@ describe('netlink service checks', () => {
     await new Promise((r) => setTimeout(r, 300));
     let reply = replyOn(client);
     svc.onDatagram({ data: req, srcPort: client.port, creds: { pid: p.pid!, uid: 0, gid: 0 } });
+    svc.flushReplies();
     p.kill();
     let r = Buffer.from(await reply);
     expect(r.readUInt16LE(4)).toBe(2); // NLMSG_ERROR
@@ -57,6 +58,7 @@ describe('netlink service checks', () => {
     sockets.push(client2);
     reply = replyOn(client2);
     svc.onDatagram({ data: req, srcPort: client2.port, creds: { pid: process.pid, uid: 0, gid: 0 } });
+    svc.flushReplies();
     r = Buffer.from(await reply);
     expect(r.readInt32LE(16)).toBe(-19); // -ENODEV
     svc.onDatagram({ data: Uint8Array.of(1, 2, 3), srcPort: client2.port, creds: { pid: process.pid, uid: 0, gid: 0 } });

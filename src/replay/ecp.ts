@@ -1,0 +1,236 @@
+/**
+ * ECP per direction (each sender has its own sequence space, stop-and-wait): every ECPDU
+ * with its transmissions and ACKs, ack latency against the ack timer, retransmissions
+ * (same seq and payload, not yet acked), duplicates (resent after the ACK: the ACK was
+ * lost), sequence gaps (anything but +1, a restart at 1, or 0xFFFF → 1/0) and sequence
+ * reuse (same seq, different payload: a receiver drops it as a duplicate).
+ */
+import { bytesEqual } from '../../pdu/bytes.js';
+import type { EcpEv } from './collect.js';
+import type { Roles } from './roles.js';
+import type { EcpDirection, EcpduView, EcpSection, Finding } from './types.js';
+import { finding, fmtMs, round3, stats } from './util.js';
+
+interface Ecpdu {
+  seq: number;
+  payload: Uint8Array;
+  view: EcpduView;
+  txTimes: number[];
+  /** the latest transmission already got its ACK */
+  lastTxAcked: boolean;
+}
+
+interface Dir {
+  view: EcpDirection;
+  mac: string;
+  proto: 'ecp22' | 'ecp-draft';
+  cur: Ecpdu | undefined;
+  history: Ecpdu[];
+  lastSeq: number | undefined;
+  lastSeqFrame: number;
+  latencies: number[];
+}
+
+export type ReqOutcome = 'new' | 'retransmission' | 'duplicate';
+
+const HISTORY = 8;
+
+export class EcpTracker {
+  private dirs = new Map<string, Dir>();
+
+  constructor(
+    private readonly roles: Roles,
+    private readonly findings: Finding[],
+  ) {}
+
+  private name(mac: string, proto: string): string {
+    const from = this.roles.endOf(mac);
+    const to = from === 'station' ? 'bridge' : from === 'bridge' ? 'station' : '?';
+    return `${from === 'other' ? `other(${mac})` : from}->${to}${proto === 'ecp-draft' ? ' (draft ECP)' : ''}`;
+  }
+
+  private dir(mac: string, proto: 'ecp22' | 'ecp-draft'): Dir {
+    const key = `${mac}|${proto}`;
+    let d = this.dirs.get(key);
+    if (!d) {
+      d = {
+        view: {
+          direction: this.name(mac, proto),
+          from: mac,
+          protocol: proto,
+          ecpdus: 0,
+          transmissions: 0,
+          retransmissions: 0,
+          duplicates: 0,
+          acked: 0,
+          unacked: 0,
+          lateAcks: 0,
+          sequenceGaps: 0,
+          restarts: 0,
+          unexpectedAcks: 0,
+          ackLatencyMs: null,
+          list: [],
+        },
+        mac,
+        proto,
+        cur: undefined,
+        history: [],
+        lastSeq: undefined,
+        lastSeqFrame: 0,
+        latencies: [],
+      };
+      this.dirs.set(key, d);
+    }
+    return d;
+  }
+
+  onRequest(ev: EcpEv, content: string, ackTimerMs: number, maxRetries: number): ReqOutcome {
+    const d = this.dir(ev.src, ev.proto);
+    d.view.transmissions++;
+    const cur = d.cur;
+    const dn = d.view.direction;
+    if (cur && cur.seq === ev.seq) {
+      if (bytesEqual(cur.payload, ev.payload)) {
+        const prevT = cur.txTimes[cur.txTimes.length - 1]!;
+        const n = cur.view.frames.length + 1;
+        cur.view.frames.push(ev.frame);
+        cur.txTimes.push(ev.t);
+        const wasAcked = cur.view.acks.length > 0;
+        cur.lastTxAcked = false;
+        if (!wasAcked) {
+          d.view.retransmissions++;
+          const extra = n > maxRetries + 1 ? ` (more than R+1 = ${maxRetries + 1} transmissions)` : '';
+          this.findings.push(
+            finding('retransmission', 'warning', ev.frame, ev.t, `${dn} seq ${ev.seq} retransmitted (transmission ${n}, ${fmtMs(ev.t - prevT)} after the previous one, no ACK yet; first sent at frame ${cur.view.frame})${extra}`, {
+              direction: dn,
+              seq: ev.seq,
+              relatedFrames: [cur.view.frame],
+            }),
+          );
+          return 'retransmission';
+        }
+        d.view.duplicates++;
+        const ack = cur.view.acks[cur.view.acks.length - 1]!;
+        this.findings.push(
+          finding('duplicate', 'warning', ev.frame, ev.t, `${dn} seq ${ev.seq} sent again after it was acknowledged at frame ${ack.frame} (that ACK was probably lost; the receiver drops the copy and ACKs again)`, {
+            direction: dn,
+            seq: ev.seq,
+            relatedFrames: [cur.view.frame, ack.frame],
+          }),
+        );
+        return 'duplicate';
+      }
+      this.findings.push(
+        finding('sequence-reuse', 'warning', ev.frame, ev.t, `${dn} seq ${ev.seq} reused with a different payload (previous ECPDU with this seq: frame ${cur.view.frame}); a receiver takes it for a duplicate and drops it`, {
+          direction: dn,
+          seq: ev.seq,
+          relatedFrames: [cur.view.frame],
+        }),
+      );
+    }
+    if (cur) this.close(d, cur, ackTimerMs, maxRetries, undefined);
+    if (d.lastSeq !== undefined && !(cur && cur.seq === ev.seq)) {
+      const ok = d.lastSeq === 0xffff ? ev.seq === 1 || ev.seq === 0 : ev.seq === d.lastSeq + 1;
+      if (!ok) {
+        if (ev.seq === 1) d.view.restarts++;
+        else {
+          d.view.sequenceGaps++;
+          this.findings.push(
+            finding('sequence-gap', 'warning', ev.frame, ev.t, `${dn} sequence jumps from ${d.lastSeq} (frame ${d.lastSeqFrame}) to ${ev.seq}`, {
+              direction: dn,
+              seq: ev.seq,
+              relatedFrames: [d.lastSeqFrame],
+            }),
+          );
+        }
+      }
+    }
+    d.lastSeq = ev.seq;
+    d.lastSeqFrame = ev.frame;
+    const view: EcpduView = { seq: ev.seq, frame: ev.frame, timeMs: ev.t, frames: [ev.frame], acks: [], content };
+    d.cur = { seq: ev.seq, payload: ev.payload, view, txTimes: [ev.t], lastTxAcked: false };
+    d.view.ecpdus++;
+    d.view.list.push(view);
+    return 'new';
+  }
+
+  /** An ACK from `ev.src` acknowledges the peer's ECPDUs. Returns true when it is late. */
+  onAck(ev: EcpEv, ackTimerMs: number): boolean {
+    const peer = this.roles.peerOf(ev.src);
+    const d = peer ? this.dirs.get(`${peer}|${ev.proto}`) : undefined;
+    const who = this.roles.endOf(ev.src);
+    const dn = d?.view.direction ?? `?->${who}`;
+    const target = d?.cur?.seq === ev.seq ? d.cur : d?.history.find((e) => e.seq === ev.seq);
+    if (!d || !target || target.lastTxAcked) {
+      if (d) d.view.unexpectedAcks++;
+      const why = !d || !target ? 'which this capture does not show being sent' : `whose transmission (frame ${target.view.frames[target.view.frames.length - 1]}) was already acknowledged`;
+      this.findings.push(finding('unexpected-ack', 'info', ev.frame, ev.t, `${dn} ACK for seq ${ev.seq}, ${why}`, { direction: dn, seq: ev.seq }));
+      return false;
+    }
+    const lastTx = target.txTimes[target.txTimes.length - 1]!;
+    const latency = round3(ev.t - lastTx);
+    target.view.acks.push({ frame: ev.frame, latencyMs: latency });
+    target.lastTxAcked = true;
+    d.latencies.push(latency);
+    if (latency > ackTimerMs || target !== d.cur) {
+      d.view.lateAcks++;
+      const moved = target !== d.cur ? '; the sender had already moved on to the next ECPDU' : '';
+      this.findings.push(
+        finding('late-ack', 'warning', ev.frame, ev.t, `${dn} ACK for seq ${ev.seq} came ${fmtMs(latency)} after its transmission (frame ${target.view.frames[target.view.frames.length - 1]}), later than the ack timer ${fmtMs(ackTimerMs)}${moved}`, {
+          direction: dn,
+          seq: ev.seq,
+          relatedFrames: [target.view.frames[target.view.frames.length - 1]!],
+          valueMs: latency,
+          limitMs: ackTimerMs,
+        }),
+      );
+      return true;
+    }
+    return false;
+  }
+
+  private close(d: Dir, e: Ecpdu, ackTimerMs: number, maxRetries: number, endT: number | undefined): void {
+    d.history.push(e);
+    if (d.history.length > HISTORY) d.history.shift();
+    if (e.view.acks.length > 0) {
+      d.view.acked++;
+      return;
+    }
+    d.view.unacked++;
+    const n = e.view.frames.length;
+    const lastTx = e.txTimes[e.txTimes.length - 1]!;
+    const dn = d.view.direction;
+    if (endT !== undefined && endT - lastTx <= ackTimerMs) {
+      this.findings.push(
+        finding('missing-ack', 'info', e.view.frame, e.view.timeMs, `${dn} seq ${e.seq} (frame ${e.view.frame}) not acknowledged before the capture ended (${fmtMs(endT - lastTx)} after its last transmission, within the ack timer)`, {
+          direction: dn,
+          seq: e.seq,
+          relatedFrames: e.view.frames.slice(1),
+        }),
+      );
+      return;
+    }
+    const gaveUp = n >= maxRetries + 1 ? `; with R=${maxRetries} that is every attempt: the sender gave up and the ULPDU is lost` : '';
+    this.findings.push(
+      finding('missing-ack', 'warning', e.view.frame, e.view.timeMs, `${dn} seq ${e.seq} (frame ${e.view.frame}) was never acknowledged after ${n} transmission(s)${gaveUp}`, {
+        direction: dn,
+        seq: e.seq,
+        relatedFrames: e.view.frames.slice(1),
+      }),
+    );
+  }
+
+  finish(endT: number, ackTimerMs: number, maxRetries: number): EcpSection {
+    const order = (d: Dir): string => {
+      const e = this.roles.endOf(d.mac);
+      return `${e === 'station' ? 0 : e === 'bridge' ? 1 : 2}|${d.mac}|${d.proto}`;
+    };
+    const dirs = [...this.dirs.values()].sort((a, b) => (order(a) < order(b) ? -1 : order(a) > order(b) ? 1 : 0));
+    for (const d of dirs) {
+      if (d.cur) this.close(d, d.cur, ackTimerMs, maxRetries, endT);
+      d.cur = undefined;
+      d.view.ackLatencyMs = stats(d.latencies);
+    }
+    return { directions: dirs.map((d) => d.view) };
+  }
+}

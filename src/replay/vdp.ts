@@ -1,0 +1,329 @@
+/**
+ * VDP per VSI (keyed by the VSIID text): requests, keep-alives, responses and unsolicited
+ * De-Associates on a timeline, with the station-side state derived from them
+ * (`ASSOC_WAIT -> ASSOCIATED reason=bridge-response-success`, …) and the findings that
+ * need VDP timers: late/no/error/unknown/unexpected responses, late keep-alives,
+ * unsolicited De-Associates.
+ *
+ * Only the first transmission of an ECPDU reaches this layer: ECP retransmissions and
+ * duplicates are not new VDP messages (the receiving ECP drops them).
+ */
+import { describeStatus, reasonText, statusShort, VSI_TLV_NAMES } from '../../pdu/describe.js';
+import type { VsiMode } from '../../pdu/types.js';
+import type { EcpEv, VdpItem } from './collect.js';
+import type { EvbTimers, Finding, TimelineEntry, VsiReport } from './types.js';
+import { finding, fmtMs, round3 } from './util.js';
+
+const WAIT: Record<VsiMode, string> = { preassoc: 'PREASSOC_WAIT', 'preassoc-rr': 'PREASSOC_RR_WAIT', assoc: 'ASSOC_WAIT', deassoc: 'DEASSOC_WAIT' };
+const CONFIRMED: Record<VsiMode, string> = { preassoc: 'PREASSOCIATED', 'preassoc-rr': 'PREASSOCIATED_RR', assoc: 'ASSOCIATED', deassoc: 'END' };
+const ALIVE = new Set(['PREASSOCIATED', 'PREASSOCIATED_RR', 'ASSOCIATED']);
+
+interface Pending {
+  mode: VsiMode;
+  frame: number;
+  t: number;
+  kind: 'request' | 'keepalive';
+  deadline: number;
+  timedOut: boolean;
+  answered: boolean;
+}
+
+interface Vsi {
+  report: VsiReport;
+  state: string;
+  confirmed: VsiMode | undefined;
+  pending: Pending[];
+  everRequested: boolean;
+  lastReq: { frame: number; t: number } | undefined;
+  lastDeassocReq: number | undefined;
+}
+
+export type VdpTag = 'response' | 'error-response' | 'unsolicited-deassoc';
+
+function modeName(m: VsiMode): string {
+  return VSI_TLV_NAMES[m] ?? m;
+}
+
+function statusText(it: VdpItem): string {
+  if (it.draft) return it.reason === 0 ? 'success' : reasonText(it.reason);
+  return statusShort(it.status) || 'request';
+}
+
+export class VdpTracker {
+  private vsis = new Map<string, Vsi>();
+  /** pending response deadlines, sorted; entries before `head` are done */
+  private deadlines: { at: number; vsi: Vsi; p: Pending }[] = [];
+  private head = 0;
+  private firstStationRequestT: number | undefined;
+
+  constructor(private readonly findings: Finding[]) {}
+
+  private get(it: VdpItem): Vsi {
+    let v = this.vsis.get(it.vsiid);
+    if (!v) {
+      v = {
+        report: {
+          vsiid: it.vsiid,
+          vsiidFormat: it.vsiidFormat,
+          managerId: it.managerId,
+          typeId: it.typeId,
+          typeVersion: it.typeVersion,
+          filters: it.filters,
+          finalState: 'NONE',
+          requests: 0,
+          keepalives: 0,
+          responses: 0,
+          timeline: [],
+        },
+        state: 'NONE',
+        confirmed: undefined,
+        pending: [],
+        everRequested: false,
+        lastReq: undefined,
+        lastDeassocReq: undefined,
+      };
+      this.vsis.set(it.vsiid, v);
+    }
+    return v;
+  }
+
+  private entry(v: Vsi, e: TimelineEntry): void {
+    v.report.timeline.push({
+      frame: e.frame,
+      timeMs: round3(e.timeMs),
+      kind: e.kind,
+      from: e.from,
+      mode: e.mode,
+      status: e.status,
+      statusText: e.statusText,
+      seq: e.seq,
+      latencyMs: e.latencyMs === undefined ? undefined : round3(e.latencyMs),
+      transition: e.transition,
+      reason: e.reason,
+      note: e.note,
+    });
+  }
+
+  private move(v: Vsi, to: string, frame: number | null, t: number, reason: string, note?: string): void {
+    if (v.state === to) return;
+    this.entry(v, { frame, timeMs: t, kind: 'state', transition: `${v.state} -> ${to}`, reason, note });
+    v.state = to;
+  }
+
+  /** Respond-wait deadlines that passed before `t`: the station gives up (lldpad: END). */
+  flush(t: number, timers: EvbTimers): void {
+    while (this.head < this.deadlines.length && this.deadlines[this.head]!.at < t) {
+      const { vsi, p } = this.deadlines[this.head++]!;
+      if (this.head > 4096 && this.head * 2 > this.deadlines.length) {
+        this.deadlines = this.deadlines.slice(this.head);
+        this.head = 0;
+      }
+      if (p.answered || p.timedOut || !vsi.pending.includes(p)) continue;
+      p.timedOut = true;
+      const what = p.kind === 'keepalive' ? 'keep-alive' : 'request';
+      this.findings.push(
+        finding('no-response', 'warning', p.frame, p.t, `VSI ${vsi.report.vsiid}: ${modeName(p.mode)} ${what} at frame ${p.frame} got no response within respWaitDelay ${fmtMs(timers.respWaitDelayMs)}`, {
+          vsiid: vsi.report.vsiid,
+          limitMs: timers.respWaitDelayMs,
+        }),
+      );
+      this.move(vsi, 'END', null, p.deadline, p.kind === 'keepalive' ? 'keepalive-no-response' : 'no-response', `respWaitDelay after frame ${p.frame} expired`);
+      vsi.confirmed = undefined;
+    }
+  }
+
+  private addDeadline(vsi: Vsi, p: Pending): void {
+    const d = { at: p.deadline, vsi, p };
+    let i = this.deadlines.length;
+    while (i > this.head && this.deadlines[i - 1]!.at > p.deadline) i--;
+    this.deadlines.splice(i, 0, d);
+  }
+
+  private checkKeepAlive(v: Vsi, frame: number, t: number, timers: EvbTimers): void {
+    if (!ALIVE.has(v.state) || !v.lastReq) return;
+    const gap = t - v.lastReq.t;
+    if (gap <= timers.keepAliveToleranceMs) return;
+    this.findings.push(
+      finding('late-keepalive', 'warning', frame, t, `VSI ${v.report.vsiid} (${v.state}): ${fmtMs(gap)} without a keep-alive since frame ${v.lastReq.frame}, more than 1.5 × reinitKeepAlive = ${fmtMs(timers.keepAliveToleranceMs)}`, {
+        vsiid: v.report.vsiid,
+        relatedFrames: [v.lastReq.frame],
+        valueMs: gap,
+        limitMs: timers.keepAliveToleranceMs,
+      }),
+    );
+  }
+
+  /** One VDP TLV of a new ECPDU; `from` is the sender's role. */
+  onItem(ev: EcpEv, it: VdpItem, from: 'station' | 'bridge' | 'other', timers: EvbTimers): VdpTag[] {
+    const isResponse = it.responseBit ?? from === 'bridge';
+    if (from === 'other') {
+      this.findings.push(finding('role-violation', 'info', ev.frame, ev.t, `VDP ${modeName(it.mode)} for VSI ${it.vsiid} from ${ev.src}, which is neither the station nor the bridge: not analysed`, { vsiid: it.vsiid }));
+      return [];
+    }
+    if (from === 'station' && !isResponse) return this.request(ev, it, timers);
+    if (from === 'bridge' && isResponse) return this.response(ev, it, timers);
+    if (from === 'bridge' && it.mode === 'deassoc') return this.unsolicited(ev, it, timers);
+    const v = this.get(it);
+    this.entry(v, { frame: ev.frame, timeMs: ev.t, kind: isResponse ? 'response' : 'request', from, mode: modeName(it.mode), status: it.status, statusText: statusText(it), seq: ev.seq, note: `unexpected from the ${from}` });
+    this.findings.push(
+      finding('role-violation', 'warning', ev.frame, ev.t, `VSI ${it.vsiid}: the ${from} sent a ${modeName(it.mode)} ${isResponse ? 'response' : 'request'}, which only the ${from === 'station' ? 'bridge' : 'station'} sends`, {
+        vsiid: it.vsiid,
+      }),
+    );
+    return [];
+  }
+
+  private request(ev: EcpEv, it: VdpItem, timers: EvbTimers): VdpTag[] {
+    const v = this.get(it);
+    this.firstStationRequestT ??= ev.t;
+    this.checkKeepAlive(v, ev.frame, ev.t, timers);
+    const waiting = v.pending.find((p) => !p.answered && !p.timedOut && p.mode === it.mode);
+    const base = { frame: ev.frame, timeMs: ev.t, from: 'station' as const, mode: modeName(it.mode), status: it.status, statusText: statusText(it), seq: ev.seq };
+    v.lastReq = { frame: ev.frame, t: ev.t };
+    if (it.mode === 'deassoc') v.lastDeassocReq = ev.frame;
+    if (waiting) {
+      this.entry(v, { ...base, kind: 'resend', note: `sent again, the request at frame ${waiting.frame} has no response yet` });
+      return [];
+    }
+    const keepalive = v.confirmed === it.mode && v.state === CONFIRMED[it.mode] && ALIVE.has(v.state);
+    const p: Pending = { mode: it.mode, frame: ev.frame, t: ev.t, kind: keepalive ? 'keepalive' : 'request', deadline: ev.t + timers.respWaitDelayMs, timedOut: false, answered: false };
+    v.pending.push(p);
+    this.addDeadline(v, p);
+    if (keepalive) {
+      v.report.keepalives++;
+      this.entry(v, { ...base, kind: 'keepalive' });
+    } else {
+      v.report.requests++;
+      this.entry(v, { ...base, kind: 'request' });
+      this.move(v, WAIT[it.mode], ev.frame, ev.t, 'station-request');
+    }
+    v.everRequested = true;
+    return [];
+  }
+
+  private response(ev: EcpEv, it: VdpItem, timers: EvbTimers): VdpTag[] {
+    const v = this.get(it);
+    v.report.responses++;
+    const tags: VdpTag[] = ['response'];
+    const open = v.pending.filter((p) => !p.answered);
+    const pick = (l: Pending[]): Pending | undefined => l.find((p) => p.mode === it.mode) ?? (it.reason !== 0 ? l[0] : undefined);
+    const p = pick(open.filter((q) => !q.timedOut)) ?? pick(open.filter((q) => q.timedOut));
+    const latency = p ? ev.t - p.t : undefined;
+    this.entry(v, { frame: ev.frame, timeMs: ev.t, kind: 'response', from: 'bridge', mode: modeName(it.mode), status: it.status, statusText: statusText(it), seq: ev.seq, latencyMs: latency });
+    if (it.reason !== 0) {
+      tags.push('error-response');
+      const st = describeStatus(it.status);
+      const flags = `${it.keep ? '; KEEP: the previous state is kept' : ''}${it.hard ? '; HARD: not transient' : ''}`;
+      this.findings.push(
+        finding('error-response', it.keep ? 'warning' : 'error', ev.frame, ev.t, `VSI ${it.vsiid}: ${modeName(it.mode)} response refused: ${st.reasonText} (reason ${it.reason})${flags}${p ? ` (request at frame ${p.frame})` : ''}`, {
+          vsiid: it.vsiid,
+          relatedFrames: p ? [p.frame] : undefined,
+          reason: it.reason,
+          keep: it.keep,
+          hard: it.hard,
+        }),
+      );
+    }
+    if (!p) {
+      if (!v.everRequested) {
+        const early = this.firstStationRequestT === undefined || this.firstStationRequestT > ev.t || ev.t <= timers.respWaitDelayMs;
+        this.findings.push(
+          finding(
+            'unknown-vsi-response',
+            early ? 'info' : 'warning',
+            ev.frame,
+            ev.t,
+            `VSI ${it.vsiid}: ${modeName(it.mode)} response for a VSI never requested in this capture${early ? ' (the capture probably started after the request)' : ''}`,
+            { vsiid: it.vsiid },
+          ),
+        );
+        if (it.reason === 0) {
+          this.move(v, CONFIRMED[it.mode], ev.frame, ev.t, 'bridge-response-success', 'request not in the capture');
+          v.confirmed = it.mode === 'deassoc' ? undefined : it.mode;
+          if (it.mode !== 'deassoc') v.lastReq ??= { frame: ev.frame, t: ev.t };
+        }
+      } else {
+        const last = v.report.timeline.filter((e) => e.kind === 'response' && e.frame !== ev.frame).pop();
+        this.findings.push(
+          finding('unexpected-response', 'warning', ev.frame, ev.t, `VSI ${it.vsiid}: ${modeName(it.mode)} response with no request waiting${last?.frame ? ` (the last request was already answered at frame ${last.frame})` : ''}`, {
+            vsiid: it.vsiid,
+            relatedFrames: last?.frame ? [last.frame] : undefined,
+          }),
+        );
+      }
+      return tags;
+    }
+    p.answered = true;
+    v.pending = v.pending.filter((q) => q !== p);
+    if (p.timedOut || latency! > timers.respWaitDelayMs) {
+      this.findings.push(
+        finding('late-response', 'warning', ev.frame, ev.t, `VSI ${it.vsiid}: ${modeName(it.mode)} response ${fmtMs(latency!)} after the ${p.kind === 'keepalive' ? 'keep-alive' : 'request'} at frame ${p.frame}, later than respWaitDelay ${fmtMs(timers.respWaitDelayMs)}${p.timedOut ? ' (the station had already given up)' : ''}`, {
+          vsiid: it.vsiid,
+          relatedFrames: [p.frame],
+          valueMs: latency!,
+          limitMs: timers.respWaitDelayMs,
+        }),
+      );
+      if (p.timedOut) return tags;
+    }
+    if (it.reason === 0) {
+      if (!(p.kind === 'keepalive' && v.state === CONFIRMED[it.mode])) this.move(v, CONFIRMED[it.mode], ev.frame, ev.t, 'bridge-response-success');
+      v.confirmed = it.mode === 'deassoc' ? undefined : it.mode;
+    } else if (it.keep && v.confirmed) {
+      this.move(v, CONFIRMED[v.confirmed], ev.frame, ev.t, 'bridge-response-keep');
+    } else {
+      this.move(v, 'END', ev.frame, ev.t, it.keep ? 'bridge-response-keep' : 'bridge-response-error');
+      v.confirmed = undefined;
+    }
+    return tags;
+  }
+
+  private unsolicited(ev: EcpEv, it: VdpItem, timers: EvbTimers): VdpTag[] {
+    const v = this.get(it);
+    this.checkKeepAlive(v, ev.frame, ev.t, timers);
+    this.entry(v, { frame: ev.frame, timeMs: ev.t, kind: 'unsolicited-deassoc', from: 'bridge', mode: modeName(it.mode), status: it.status, statusText: statusText(it), seq: ev.seq });
+    let ctx = '';
+    if (v.state === 'NONE') ctx = ' (the VSI was not seen before in this capture)';
+    else if (v.state === 'END') ctx = v.lastDeassocReq !== undefined ? ` (already de-associated by the station at frame ${v.lastDeassocReq}: stale bridge state)` : ' (the VSI had already ended)';
+    else if (v.pending.some((p) => !p.answered && !p.timedOut)) ctx = ' while a request waits for its response';
+    this.findings.push(
+      finding('unsolicited-deassoc', 'warning', ev.frame, ev.t, `VSI ${it.vsiid}: the bridge de-associated it without a request${ctx}`, {
+        vsiid: it.vsiid,
+        relatedFrames: v.lastReq ? [v.lastReq.frame] : undefined,
+      }),
+    );
+    for (const p of v.pending) p.answered = true;
+    v.pending = [];
+    this.move(v, 'END', ev.frame, ev.t, 'bridge-deassoc');
+    v.confirmed = undefined;
+    return ['unsolicited-deassoc'];
+  }
+
+  finish(endT: number, timers: EvbTimers): VsiReport[] {
+    this.flush(endT + 1e-9, timers);
+    const out: VsiReport[] = [];
+    for (const v of this.vsis.values()) {
+      for (const p of v.pending) {
+        if (p.answered || p.timedOut) continue;
+        this.findings.push(
+          finding('no-response', 'info', p.frame, p.t, `VSI ${v.report.vsiid}: ${modeName(p.mode)} ${p.kind === 'keepalive' ? 'keep-alive' : 'request'} at frame ${p.frame} not answered before the capture ended ${fmtMs(endT - p.t)} later (respWaitDelay ${fmtMs(timers.respWaitDelayMs)} not yet expired)`, {
+            vsiid: v.report.vsiid,
+          }),
+        );
+      }
+      if (ALIVE.has(v.state) && v.lastReq && endT - v.lastReq.t > timers.keepAliveToleranceMs) {
+        const gap = endT - v.lastReq.t;
+        this.findings.push(
+          finding('late-keepalive', 'warning', v.lastReq.frame, v.lastReq.t, `VSI ${v.report.vsiid} (${v.state}): no keep-alive in the ${fmtMs(gap)} from frame ${v.lastReq.frame} to the end of the capture, more than 1.5 × reinitKeepAlive = ${fmtMs(timers.keepAliveToleranceMs)}`, {
+            vsiid: v.report.vsiid,
+            valueMs: gap,
+            limitMs: timers.keepAliveToleranceMs,
+          }),
+        );
+      }
+      v.report.finalState = v.state;
+      out.push(v.report);
+    }
+    return out;
+  }
+}
