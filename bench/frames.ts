@@ -42,10 +42,20 @@ export function lldpFrame(): Uint8Array {
   return encodeEthernet({ dst: NCB, src: STATION, ethertype: 0x88cc }, encodeLldpdu(lldpdu));
 }
 
-export function ecpFrame(seq: number, entries: VdpEntry[]): Uint8Array {
-  return encodeEthernet({ dst: NCB, src: STATION, ethertype: 0x8940 }, encodeEcp22({ version: 1, op: 0, subtype: 1, sequence: seq, ulpdu: encodeVdpEntries(entries) }));
+export const BRIDGE = '02:76:64:70:00:02';
+
+export function ecpFrame(seq: number, entries: VdpEntry[], src = STATION): Uint8Array {
+  return encodeEthernet({ dst: NCB, src, ethertype: 0x8940 }, encodeEcp22({ version: 1, op: 0, subtype: 1, sequence: seq, ulpdu: encodeVdpEntries(entries) }));
 }
 
-export function ackFrame(seq: number): Uint8Array {
-  return encodeEthernet({ dst: NCB, src: '02:76:64:70:00:02', ethertype: 0x8940 }, encodeEcp22({ version: 1, op: 1, subtype: 1, sequence: seq, ulpdu: new Uint8Array(0) }), false);
+export function ackFrame(seq: number, src = BRIDGE): Uint8Array {
+  return encodeEthernet({ dst: NCB, src, ethertype: 0x8940 }, encodeEcp22({ version: 1, op: 1, subtype: 1, sequence: seq, ulpdu: new Uint8Array(0) }), false);
+}
+
+/** The bridge's LLDPDU: EVB TLV in bridge mode. */
+export function bridgeLldpFrame(): Uint8Array {
+  const tlvs = lldpdu.tlvs.map((t) =>
+    t.kind === 'evb' ? { ...t, evbMode: 1 } : t.kind === 'chassis-id' || t.kind === 'port-id' ? { ...t, id: fromHex('027664700002') } : t,
+  );
+  return encodeEthernet({ dst: NCB, src: BRIDGE, ethertype: 0x88cc }, encodeLldpdu({ tlvs }));
 }

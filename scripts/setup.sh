@@ -13,7 +13,7 @@ need_root() {
 	fi
 }
 
-PKGS=(lldpad tshark tcpdump libpcap-dev nftables iproute2 g++ make python3 procps util-linux coreutils)
+PKGS=(lldpad tshark tcpdump libpcap-dev nftables iproute2 g++ make python3 procps util-linux coreutils chromium)
 missing=()
 for p in "${PKGS[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

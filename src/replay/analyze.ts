@@ -24,6 +24,10 @@ export interface AnalyzeOptions {
   file?: string;
   /** the station's MAC address (otherwise inferred) */
   station?: string;
+  /** every keep-alive in the timelines and every ECPDU in the ECP lists (default: only eventful ones) */
+  full?: boolean;
+  /** build the SVG ladder's labels (default true; the CLI turns it off without --svg) */
+  ladder?: boolean;
 }
 
 const SEVERITY_ORDER: Record<Severity, number> = { error: 0, warning: 1, info: 2 };
@@ -71,8 +75,8 @@ export class ReplayAnalyzer {
     const { roles, findings: roleFindings } = inferRoles(col.events, station);
     findings.push(...roleFindings);
     const evb = new EvbTracker(roles.station, roles.bridge, findings);
-    const ecp = new EcpTracker(roles, findings);
-    const vdp = new VdpTracker(findings);
+    const ecp = new EcpTracker(roles, findings, this.opts.full ?? false);
+    const vdp = new VdpTracker(findings, this.opts.full ?? false);
     const ladder: LadderFrame[] = [];
     for (const ev of col.events) {
       try {
@@ -143,13 +147,13 @@ export class ReplayAnalyzer {
       return { frame: ev.frame, timeMs: ev.t, from, to, kind: 'ecp-ack', label: `${draft}ack ${ev.seq}`, tags: ['ack', ...tags] };
     }
     if (ev.op === 'other') return { frame: ev.frame, timeMs: ev.t, from, to, kind: 'ecp-other', label: `${draft}ECP reserved op, seq ${ev.seq}`, tags };
-    const content = ecpContent(ev, from);
+    const content = (): string => ecpContent(ev, from);
     const outcome = ecp.onRequest(ev, content, timers.ackTimerMs, evb.operative().op.r);
     if (outcome === 'new') {
       for (const it of ev.vdp) tags.push(...vdp.onItem(ev, it, from, timers));
     } else tags.push(outcome);
     const prefix = outcome === 'retransmission' ? 'retx ' : outcome === 'duplicate' ? 'dup ' : '';
-    return { frame: ev.frame, timeMs: ev.t, from, to, kind: 'ecp-req', label: `${prefix}${draft}seq ${ev.seq} ${content}`, tags: ['req', ...new Set(tags)] };
+    return { frame: ev.frame, timeMs: ev.t, from, to, kind: 'ecp-req', label: this.opts.ladder === false ? '' : `${prefix}${draft}seq ${ev.seq} ${content()}`, tags: ['req', ...new Set(tags)] };
   }
 }
 

@@ -131,7 +131,41 @@ function draftItem(t: VdpDraftTlv): VdpItem | undefined {
   };
 }
 
+/**
+ * The same VSIs and manager IDs recur in every keep-alive: their text is made once and the
+ * same string object reused (which also makes the per-VSI map lookups hash once).
+ */
+class TextCache {
+  private vsiids = new Map<string, string>();
+  private mgrs = new Map<string, string>();
+
+  private static key(prefix: number, b: Uint8Array): string {
+    return String.fromCharCode(prefix, ...b);
+  }
+
+  vsiid(format: number, id: Uint8Array): string {
+    const k = TextCache.key(format, id);
+    let v = this.vsiids.get(k);
+    if (v === undefined) {
+      if (this.vsiids.size > 200_000) this.vsiids.clear();
+      this.vsiids.set(k, (v = vsiidText(format, id)));
+    }
+    return v;
+  }
+
+  managerId(m: Uint8Array): string {
+    const k = TextCache.key(0, m);
+    let v = this.mgrs.get(k);
+    if (v === undefined) {
+      if (this.mgrs.size > 10_000) this.mgrs.clear();
+      this.mgrs.set(k, (v = managerIdText(m)));
+    }
+    return v;
+  }
+}
+
 export class Collector {
+  private readonly text = new TextCache();
   readonly events: FrameEv[] = [];
   readonly malformed: MalformedEv[] = [];
   readonly findings: Finding[] = [];
@@ -214,9 +248,9 @@ export class Collector {
               reason: s & 0x0f,
               keep: (s & VDP_STATUS_KEEP) !== 0,
               hard: (s & VDP_STATUS_HARD) !== 0,
-              vsiid: vsiidText(e.vsi.vsiidFormat, e.vsi.vsiid),
+              vsiid: this.text.vsiid(e.vsi.vsiidFormat, e.vsi.vsiid),
               vsiidFormat: VSIID_FORMAT_NAMES[e.vsi.vsiidFormat] ?? `reserved (${e.vsi.vsiidFormat})`,
-              managerId: managerIdText(e.managerId),
+              managerId: this.text.managerId(e.managerId),
               typeId: e.vsi.typeId,
               typeVersion: e.vsi.typeVersion,
               filters: e.vsi.filters.map(filterText),

@@ -29,6 +29,8 @@ interface Dir {
   lastSeq: number | undefined;
   lastSeqFrame: number;
   latencies: number[];
+  /** every ECPDU with its content, made into text only if it is listed */
+  all: { view: EcpduView; content: () => string }[];
 }
 
 export type ReqOutcome = 'new' | 'retransmission' | 'duplicate';
@@ -41,6 +43,8 @@ export class EcpTracker {
   constructor(
     private readonly roles: Roles,
     private readonly findings: Finding[],
+    /** list every ECPDU (default: only those with a retransmission, duplicate, missing or late ACK) */
+    private readonly full = false,
   ) {}
 
   private name(mac: string, proto: string): string {
@@ -78,13 +82,14 @@ export class EcpTracker {
         lastSeq: undefined,
         lastSeqFrame: 0,
         latencies: [],
+        all: [],
       };
       this.dirs.set(key, d);
     }
     return d;
   }
 
-  onRequest(ev: EcpEv, content: string, ackTimerMs: number, maxRetries: number): ReqOutcome {
+  onRequest(ev: EcpEv, content: () => string, ackTimerMs: number, maxRetries: number): ReqOutcome {
     const d = this.dir(ev.src, ev.proto);
     d.view.transmissions++;
     const cur = d.cur;
@@ -147,10 +152,10 @@ export class EcpTracker {
     }
     d.lastSeq = ev.seq;
     d.lastSeqFrame = ev.frame;
-    const view: EcpduView = { seq: ev.seq, frame: ev.frame, timeMs: ev.t, frames: [ev.frame], acks: [], content };
+    const view: EcpduView = { seq: ev.seq, frame: ev.frame, timeMs: ev.t, frames: [ev.frame], acks: [], content: '' };
     d.cur = { seq: ev.seq, payload: ev.payload, view, txTimes: [ev.t], lastTxAcked: false };
     d.view.ecpdus++;
-    d.view.list.push(view);
+    d.all.push({ view, content });
     return 'new';
   }
 
@@ -230,6 +235,14 @@ export class EcpTracker {
       if (d.cur) this.close(d, d.cur, ackTimerMs, maxRetries, endT);
       d.cur = undefined;
       d.view.ackLatencyMs = stats(d.latencies);
+      for (const e of d.all) {
+        const v = e.view;
+        if (this.full || v.frames.length > 1 || v.acks.length !== 1 || v.acks[0]!.latencyMs > ackTimerMs) {
+          v.content = e.content();
+          d.view.list.push(v);
+        }
+      }
+      d.all = [];
     }
     return { directions: dirs.map((d) => d.view) };
   }

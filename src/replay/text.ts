@@ -21,6 +21,7 @@ function evbSide(name: string, s: EvbSide): string[] {
 
 function entryText(e: TimelineEntry): string {
   if (e.kind === 'state') return `${''.padEnd(8)} ${e.transition} (${e.reason})${e.note ? ` — ${e.note}` : ''}`;
+  if (e.kind === 'keepalives') return `${'station'.padEnd(8)} ${e.mode} keep-alive ×${e.count} to frame #${e.lastFrame} (${fmtMs((e.untilMs ?? e.timeMs) - e.timeMs)}), every ≤ ${fmtMs(e.maxIntervalMs ?? 0)}, answered within ≤ ${fmtMs(e.maxLatencyMs ?? 0)}`;
   const who = (e.from ?? '').padEnd(8);
   const what = e.kind === 'unsolicited-deassoc' ? 'unsolicited DeAssoc' : `${e.mode} ${e.kind === 'keepalive' ? 'keep-alive' : e.kind}`;
   const st = e.kind === 'response' || e.kind === 'unsolicited-deassoc' ? ` [${e.statusText}]` : e.statusText && e.statusText !== 'request' ? ` [${e.statusText}]` : '';

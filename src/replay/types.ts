@@ -181,7 +181,7 @@ export interface EcpSection {
   directions: EcpDirection[];
 }
 
-export type TimelineKind = 'request' | 'keepalive' | 'resend' | 'response' | 'unsolicited-deassoc' | 'state';
+export type TimelineKind = 'request' | 'keepalive' | 'resend' | 'response' | 'unsolicited-deassoc' | 'state' | 'keepalives';
 
 export interface TimelineEntry {
   frame: number | null;
@@ -198,6 +198,12 @@ export interface TimelineEntry {
   transition?: string;
   reason?: string;
   note?: string;
+  /** kind `keepalives`: a run of uneventful keep-alives, each answered with success */
+  count?: number;
+  lastFrame?: number;
+  untilMs?: number;
+  maxIntervalMs?: number;
+  maxLatencyMs?: number;
 }
 
 export interface VsiReport {

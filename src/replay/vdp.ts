@@ -28,7 +28,23 @@ interface Pending {
   answered: boolean;
 }
 
+/** An open run of uneventful keep-alives (collapsed mode), kept as figures, not entries. */
+interface KaRun {
+  /** raw entries while the run is too short to collapse */
+  raw: TimelineEntry[];
+  pairs: number;
+  first: TimelineEntry;
+  lastRespFrame: number | null;
+  lastRespT: number;
+  prevKaT: number;
+  maxInterval: number;
+  maxLatency: number;
+  /** the latest keep-alive, still waiting for its response */
+  open: TimelineEntry | undefined;
+}
+
 interface Vsi {
+  run: KaRun | undefined;
   report: VsiReport;
   state: string;
   confirmed: VsiMode | undefined;
@@ -56,7 +72,11 @@ export class VdpTracker {
   private head = 0;
   private firstStationRequestT: number | undefined;
 
-  constructor(private readonly findings: Finding[]) {}
+  constructor(
+    private readonly findings: Finding[],
+    /** keep every keep-alive in the timeline instead of collapsing uneventful runs */
+    private readonly full = false,
+  ) {}
 
   private get(it: VdpItem): Vsi {
     let v = this.vsis.get(it.vsiid);
@@ -75,6 +95,7 @@ export class VdpTracker {
           responses: 0,
           timeline: [],
         },
+        run: undefined,
         state: 'NONE',
         confirmed: undefined,
         pending: [],
@@ -88,7 +109,12 @@ export class VdpTracker {
   }
 
   private entry(v: Vsi, e: TimelineEntry): void {
-    v.report.timeline.push({
+    if (v.run) this.flushRun(v);
+    v.report.timeline.push(this.make(e));
+  }
+
+  private make(e: TimelineEntry): TimelineEntry {
+    return {
       frame: e.frame,
       timeMs: round3(e.timeMs),
       kind: e.kind,
@@ -101,7 +127,62 @@ export class VdpTracker {
       transition: e.transition,
       reason: e.reason,
       note: e.note,
-    });
+    };
+  }
+
+  /** Put an open keep-alive run into the timeline: one `keepalives` line when long enough, else as it was. */
+  private flushRun(v: Vsi): void {
+    const r = v.run!;
+    v.run = undefined;
+    const tl = v.report.timeline;
+    if (r.pairs >= MIN_RUN) {
+      tl.push({
+        frame: r.first.frame,
+        timeMs: r.first.timeMs,
+        kind: 'keepalives',
+        from: 'station',
+        mode: r.first.mode,
+        count: r.pairs,
+        lastFrame: r.lastRespFrame ?? undefined,
+        untilMs: r.lastRespT,
+        maxIntervalMs: round3(r.maxInterval),
+        maxLatencyMs: round3(r.maxLatency),
+        note: `${r.pairs} keep-alives, each answered with success`,
+      });
+    } else {
+      for (const e of r.raw) tl.push(e);
+    }
+    if (r.open) tl.push(this.make(r.open));
+  }
+
+  /** collapsed mode: a keep-alive joins the VSI's run (true) or the run ends first (false) */
+  private runKeepAlive(v: Vsi, e: TimelineEntry): boolean {
+    if (this.full) return false;
+    const r = v.run;
+    if (r && r.open) return false; // the previous one is still unanswered: eventful
+    if (!r) {
+      const made = this.make(e);
+      v.run = { raw: [], pairs: 0, first: made, lastRespFrame: null, lastRespT: e.timeMs, prevKaT: e.timeMs, maxInterval: 0, maxLatency: 0, open: made };
+      return true;
+    }
+    r.maxInterval = Math.max(r.maxInterval, e.timeMs - r.prevKaT);
+    r.prevKaT = e.timeMs;
+    // made into a timeline entry only if it is ever shown (the run breaks or stays short)
+    r.open = e;
+    return true;
+  }
+
+  /** collapsed mode: the success response to the run's open keep-alive */
+  private runResponse(v: Vsi, e: TimelineEntry): boolean {
+    const r = v.run;
+    if (!r || !r.open || e.mode !== r.open.mode) return false;
+    if (r.pairs < MIN_RUN) r.raw.push(this.make(r.open), this.make(e));
+    r.pairs++;
+    r.open = undefined;
+    r.lastRespFrame = e.frame;
+    r.lastRespT = e.timeMs;
+    r.maxLatency = Math.max(r.maxLatency, e.latencyMs ?? 0);
+    return true;
   }
 
   private move(v: Vsi, to: string, frame: number | null, t: number, reason: string, note?: string): void {
@@ -191,7 +272,7 @@ export class VdpTracker {
     this.addDeadline(v, p);
     if (keepalive) {
       v.report.keepalives++;
-      this.entry(v, { ...base, kind: 'keepalive' });
+      if (!this.runKeepAlive(v, { ...base, kind: 'keepalive' })) this.entry(v, { ...base, kind: 'keepalive' });
     } else {
       v.report.requests++;
       this.entry(v, { ...base, kind: 'request' });
@@ -209,7 +290,23 @@ export class VdpTracker {
     const pick = (l: Pending[]): Pending | undefined => l.find((p) => p.mode === it.mode) ?? (it.reason !== 0 ? l[0] : undefined);
     const p = pick(open.filter((q) => !q.timedOut)) ?? pick(open.filter((q) => q.timedOut));
     const latency = p ? ev.t - p.t : undefined;
-    this.entry(v, { frame: ev.frame, timeMs: ev.t, kind: 'response', from: 'bridge', mode: modeName(it.mode), status: it.status, statusText: statusText(it), seq: ev.seq, latencyMs: latency });
+    const respEntry: TimelineEntry = { frame: ev.frame, timeMs: ev.t, kind: 'response', from: 'bridge', mode: modeName(it.mode), status: it.status, statusText: statusText(it), seq: ev.seq, latencyMs: latency };
+    if (
+      v.run?.open &&
+      p !== undefined &&
+      p.kind === 'keepalive' &&
+      !p.timedOut &&
+      it.reason === 0 &&
+      latency! <= timers.respWaitDelayMs &&
+      v.state === CONFIRMED[it.mode] &&
+      this.runResponse(v, respEntry)
+    ) {
+      p.answered = true;
+      v.pending = v.pending.filter((q) => q !== p);
+      v.confirmed = it.mode === 'deassoc' ? undefined : it.mode;
+      return tags;
+    }
+    this.entry(v, respEntry);
     if (it.reason !== 0) {
       tags.push('error-response');
       const st = describeStatus(it.status);
@@ -321,9 +418,13 @@ export class VdpTracker {
           }),
         );
       }
+      if (v.run) this.flushRun(v);
       v.report.finalState = v.state;
       out.push(v.report);
     }
     return out;
   }
 }
+
+/** a run of fewer keep-alives than this stays as individual lines */
+const MIN_RUN = 3;

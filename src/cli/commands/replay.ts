@@ -16,6 +16,7 @@ import { BufferedOut } from '../output.js';
 
 export interface ReplayCliOptions {
   station?: string;
+  full?: boolean;
   json?: boolean;
   strict?: boolean;
   svg?: string;
@@ -40,7 +41,7 @@ export async function runReplay(file: string, o: ReplayCliOptions): Promise<numb
   }
   let result: ReplayResult;
   try {
-    result = await analyzeFile(file, station ? { station } : {});
+    result = await analyzeFile(file, { ...(station ? { station } : {}), ...(o.full ? { full: true } : {}), ladder: o.svg !== undefined });
   } catch (e) {
     process.stderr.write(`vdpctl replay: cannot read ${file}: ${(e as Error).message}\n`);
     return 2;
@@ -75,6 +76,7 @@ export function registerReplayCommand(program: Command): void {
     .option('--json', 'one JSON document (stable, golden-file friendly)')
     .option('--strict', 'exit 1 when there is a finding of severity warning or error')
     .option('--svg <file>', 'also write a ladder diagram of the exchange as SVG')
+    .option('--full', 'list every keep-alive and every ECPDU (default: uneventful keep-alive runs are one line, only eventful ECPDUs are listed)')
     .action(async (file: string, o: ReplayCliOptions) => {
       process.exitCode = await runReplay(file, o);
     });

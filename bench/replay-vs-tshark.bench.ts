@@ -1,0 +1,67 @@
+/**
+ * `vdpctl replay --json` against `tshark -V` on the same generated 100,000-frame capture of a
+ * whole station ↔ bridge exchange (LLDP with EVB both ways, station requests, ECP acks,
+ * bridge responses, keep-alives), in the same run. tshark only prints each frame; replay
+ * also runs the EVB/ECP/VDP analysis, the per-VSI timelines and the findings.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { VDP_STATUS_RESPONSE } from '../pdu/types.js';
+import { PcapWriter } from '../src/pcap/file.js';
+import type { BenchResult } from './types.js';
+import { ackFrame, BRIDGE, bridgeLldpFrame, ecpFrame, entry, lldpFrame, STATION } from './frames.js';
+
+const FRAMES = 100_000;
+const VSIS_PER_PDU = 8;
+
+function timed(cmd: string, args: string[]): { ms: number; out: string } {
+  const t0 = performance.now();
+  const r = spawnSync(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 30, encoding: 'utf8' });
+  const ms = performance.now() - t0;
+  if (r.status !== 0 && r.status !== 1) throw new Error(`${cmd} failed (${r.status}): ${r.stderr.slice(0, 300)}`);
+  return { ms, out: r.stdout };
+}
+
+export default async function (): Promise<BenchResult[]> {
+  const dir = mkdtempSync(join(tmpdir(), 'vdpd-replay-bench-'));
+  try {
+    const w = new PcapWriter({ path: join(dir, 'exchange') });
+    let t = 1_700_000_000_000_000_000n;
+    let sSeq = 1;
+    let bSeq = 1;
+    let vsi = 0;
+    const st = lldpFrame();
+    const br = bridgeLldpFrame();
+    const next = (s: number) => (s === 0xffff ? 1 : s + 1);
+    // each round: station REQ (8 VSIs), bridge ACK, bridge REQ (8 responses), station ACK;
+    // LLDP from both sides every 400 frames; VSIs cycle through 2,000 so most requests are keep-alives
+    while (w.frames < FRAMES) {
+      if (w.frames % 400 === 0) {
+        w.write((t += 1_000_000n), st);
+        w.write((t += 1_000_000n), br);
+      }
+      const ids = Array.from({ length: VSIS_PER_PDU }, () => vsi++ % 2000);
+      w.write((t += 200_000n), ecpFrame(sSeq, ids.map((i) => entry(i))));
+      w.write((t += 60_000n), ackFrame(sSeq, BRIDGE));
+      w.write((t += 2_000_000n), ecpFrame(bSeq, ids.map((i) => entry(i, VDP_STATUS_RESPONSE)), BRIDGE));
+      w.write((t += 60_000n), ackFrame(bSeq, STATION));
+      sSeq = next(sSeq);
+      bSeq = next(bSeq);
+    }
+    w.close();
+    const file = w.files[0]!;
+    const cli = join(import.meta.dirname, '..', 'src', 'cli', 'vdpctl.js');
+    const replay = timed('node', [cli, 'replay', '--json', file]);
+    const report = JSON.parse(replay.out) as { vsis: unknown[]; findings: unknown[] };
+    const tsharkV = timed('tshark', ['-r', file, '-V']);
+    return [
+      { name: `vdpctl replay --json, ${w.frames} frames`, value: replay.ms, unit: 'ms', note: `${Math.round(w.frames / (replay.ms / 1000))} frames/s; ${report.vsis.length} VSI timelines, ${report.findings.length} findings` },
+      { name: 'tshark -V, same file', value: tsharkV.ms, unit: 'ms', note: `${Math.round(w.frames / (tsharkV.ms / 1000))} frames/s` },
+      { name: 'speed-up of replay over tshark -V', value: tsharkV.ms / replay.ms, unit: '×', note: 'aim: ≥ 10×' },
+    ];
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
