@@ -12,6 +12,8 @@ import { LldpadPeer } from '../../src/lab/lldpad.js';
 import { VethLab } from '../../src/lab/netns.js';
 import { VdpdProc } from '../../src/lab/vdpd-proc.js';
 import { prepare, sleep, until, vsiSpec } from './helpers.js';
+import { spawnSync } from 'node:child_process';
+import { VDPCTL } from '../../src/lab/vdpd-proc.js';
 
 const RKA = 17; // keep-alive every 1.31 s, so the test sees several
 let dir = '';
@@ -34,7 +36,7 @@ beforeAll(async () => {
   dir = prepare();
   lab = new VethLab().up();
   bridge = await LldpadPeer.start({ ns: lab.bridge.ns, ifname: lab.bridge.ifname, role: 'bridge', stateDir: join(dir, 'lldpad'), evb: { rka: RKA } });
-  vdpd = new VdpdProc({ ns: lab.station.ns, dir: join(dir, 'vdpd'), config: `interfaces:\n  - name: ${lab.station.ifname}\n    evb: { rka: ${RKA} }\n    ecp: { minGapMs: 3 }\n`, extraArgs: ['--capture', join(dir, 'pcap')] });
+  vdpd = new VdpdProc({ ns: lab.station.ns, dir: join(dir, 'vdpd'), config: `lldpadCompat: { enabled: true, pidFile: ${join(dir, 'lldpad.pid')} }\ninterfaces:\n  - name: ${lab.station.ifname}\n    evb: { rka: ${RKA} }\n    ecp: { minGapMs: 3 }\n`, extraArgs: ['--capture', join(dir, 'pcap')] });
   c = await vdpd.start();
   await vdpd.waitEvb(c);
   await bridge.waitEvbNegotiated();
@@ -50,6 +52,18 @@ afterAll(async () => {
 });
 
 describe('vdpd station against an lldpad bridge', () => {
+  it('driven like libvirt over netlink (separate process): associate, poll until success, disassociate', async () => {
+    const nl = (mode: string) =>
+      spawnSync('ip', ['netns', 'exec', lab.station.ns, process.execPath, VDPCTL, mode, '-i', lab.station.ifname, '--via', 'netlink', '--pid-file', join(dir, 'lldpad.pid'), '--mgrid', '7', '--type-id', '4242', '--type-version', '1', '--uuid', vsiSpec(60).vsiid, '--filter', '0-02:76:64:60:00:3c', '--json'], { encoding: 'utf8', timeout: 30_000 });
+    const a = nl('assoc');
+    expect(a.status, a.stderr + a.stdout).toBe(0);
+    expect(JSON.parse(a.stdout)).toMatchObject({ response: 0, outcome: { kind: 'success' } });
+    expect(alive((await states())[vsiSpec(60).vsiid])).toBe(true);
+    const d = nl('deassoc');
+    expect(d.status, d.stderr + d.stdout).toBe(0);
+    expect((await states())[vsiSpec(60).vsiid]).toBe('END');
+  });
+
   it('negotiates EVB with lldpad: operative values are the maxima, RR granted', async () => {
     const [i] = (await c.call({ op: 'interfaces' })) as { evb: string; operative: { r: number; rte: number; rwd: number; rka: number; rr: boolean } }[];
     expect(i!.evb).toBe('EVB_NEGOTIATED');
