@@ -6,6 +6,7 @@ import { registerDecodeCommand } from './commands/decode.js';
 import { registerReplayCommand } from './commands/replay.js';
 import { registerIovCommands, registerNlRawCommand } from './commands/netlink.js';
 import { registerVsiCommands } from './commands/vsi.js';
+import { registerLabCommand } from './commands/lab.js';
 
 const program = new Command();
 program.name('vdpctl').description('client and tools for vdpd, the IEEE 802.1Qbg VDP engine').version('0.1.0');
@@ -19,5 +20,6 @@ registerCaptureCommand(program);
 registerVsiCommands(program);
 registerIovCommands(program);
 registerNlRawCommand(program);
+registerLabCommand(program);
 
 await program.parseAsync(process.argv);
