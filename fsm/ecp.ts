@@ -19,6 +19,8 @@ export interface EcpCounters {
   txReq: number;
   txRetransmit: number;
   txAck: number;
+  /** ACKs left unsent on purpose (lab fault injection, suppressAck) */
+  txAckSuppressed: number;
   rxReq: number;
   rxDuplicate: number;
   rxAck: number;
@@ -45,6 +47,8 @@ export interface EcpOptions {
   onTransition?: TransitionSink;
   /** the peer's sequence numbers started over at 1: it restarted */
   onPeerRestart?: () => void;
+  /** lab fault injection: true = do not acknowledge this received ECPDU (as if the ACK were lost) */
+  suppressAck?: (pdu: Ecp22Pdu) => boolean;
 }
 
 /** Sequence numbers run 1..0xFFFF and skip 0 on wrap, as lldpad does. */
@@ -215,6 +219,7 @@ export class EcpPort implements EcpLower {
     txReq: 0,
     txRetransmit: 0,
     txAck: 0,
+    txAckSuppressed: 0,
     rxReq: 0,
     rxDuplicate: 0,
     rxAck: 0,
@@ -347,6 +352,10 @@ export class EcpPort implements EcpLower {
   }
 
   private sendAck(pdu: Ecp22Pdu): void {
+    if (this.o.suppressAck?.(pdu)) {
+      this.counters.txAckSuppressed++;
+      return;
+    }
     this.counters.txAck++;
     // the ACK echoes the request's version and subtype (lldpad copies the header word)
     this.o.transmit({ version: pdu.version, op: ECP22_OP_ACK, subtype: pdu.subtype, sequence: pdu.sequence, ulpdu: new Uint8Array(0) });

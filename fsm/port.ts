@@ -37,6 +37,8 @@ export interface PortOptions {
   onDrop?: (reason: string, err?: PduError) => void;
   /** every frame in and out, e.g. for pcap recording */
   onFrame?: (dir: 'rx' | 'tx', frame: Uint8Array) => void;
+  /** lab fault injection: leave the ACK for this received ECPDU unsent */
+  suppressAck?: (pdu: Ecp22Pdu) => boolean;
 }
 
 export interface PortCounters {
@@ -94,6 +96,7 @@ export class PortStack {
       transmit: (pdu) => this.sendEcp(pdu),
       ...(o.onTransition ? { onTransition: o.onTransition } : {}),
       onPeerRestart: () => this.peerRestart('ecp-sequence-restarted'),
+      ...(o.suppressAck ? { suppressAck: o.suppressAck } : {}),
     });
   }
 

@@ -70,6 +70,10 @@ export interface BridgeEngineOptions {
   maxVsis?: number;
   onTransition?: TransitionSink;
   onChange?: () => void;
+  /** lab fault: leave this share (0..100) of all ECP ACKs unsent (policy rules may ask for more per VSI) */
+  dropAckPercent?: number;
+  /** random source for the faults (deterministic in tests) */
+  random?: () => number;
 }
 
 /** toutKeepAlive = 1.5 × (u·2^RKA + (2R+1)·u·2^RTE) (reference §5.1). */
@@ -115,6 +119,28 @@ export class VdpBridgeEngine implements EcpUlp {
   constructor(private readonly o: BridgeEngineOptions) {
     this.policy = o.policy ?? acceptAll;
   }
+
+  /**
+   * Lab fault injection for the port's ECP: leave the ACK for this ECPDU unsent with the
+   * bridge-wide share, or the largest share a policy rule gives one of the VSIs it carries.
+   * The ULPDU is still delivered: this is an ACK lost on the way back.
+   */
+  suppressAck(ulpdu: Uint8Array): boolean {
+    let pct = this.o.dropAckPercent ?? 0;
+    if (this.hasAckRules) {
+      const entries = tryVdpEntries(ulpdu);
+      if (!(entries instanceof PduError)) {
+        for (const e of entries) {
+          const d = this.policy({ key: '', mode: e.vsi.mode, entry: e, activeVsis: this.active, keepAlive: false });
+          if (d.dropAckPercent !== undefined && d.dropAckPercent > pct) pct = d.dropAckPercent;
+        }
+      }
+    }
+    return pct > 0 && (this.o.random ?? Math.random)() * 100 < pct;
+  }
+
+  /** set by the daemon when a policy rule has dropAckPercent (decoding every ULPDU otherwise is wasted) */
+  hasAckRules = false;
 
   attachLower(lower: EcpLower): void {
     this.lower = lower;

@@ -27,6 +27,8 @@ export interface BridgeDecision {
   delayMs?: number;
   /** de-associate the VSI on the bridge's own initiative this long after accepting it */
   deassocAfterMs?: number;
+  /** lab fault: leave this share (0..100) of the ECP ACKs for ECPDUs carrying this VSI unsent */
+  dropAckPercent?: number;
 }
 
 export interface BridgeContext {

@@ -23,6 +23,7 @@ export function compilePolicy(rules: PolicyRule[]): BridgePolicy {
       if (r.pcp !== undefined) d.pcp = r.pcp;
       if (r.delayMs !== undefined) d.delayMs = r.delayMs;
       if (r.deassocAfterMs !== undefined) d.deassocAfterMs = r.deassocAfterMs;
+      if (r.dropAckPercent !== undefined) d.dropAckPercent = r.dropAckPercent;
       return d;
     }
     return { action: 'accept' };

@@ -33,6 +33,8 @@ export class InterfaceRuntime {
   private watch: NodeJS.Timeout | undefined;
   link: LinkInfo;
   readonly drops: Record<string, number> = {};
+  /** kernel PACKET_STATISTICS per socket, accumulated (the kernel resets them on each read) */
+  private kernel: { packets: number; drops: number }[] = [];
 
   constructor(
     readonly name: string,
@@ -72,6 +74,7 @@ export class InterfaceRuntime {
         if (err) log.debug({ iface: name, reason, error: err.toJSON() }, 'frame dropped');
       },
       ...(capture ? { onFrame: (_dir: 'rx' | 'tx', frame: Uint8Array) => capture.write(PcapWriter.now(), frame) } : {}),
+      ...(cfg.role === 'bridge' ? { suppressAck: (pdu: { ulpdu: Uint8Array }) => this.bridge?.suppressAck(pdu.ulpdu) ?? false } : {}),
     });
     if (cfg.role === 'station') {
       this.station = new VdpStationEngine({
@@ -86,7 +89,15 @@ export class InterfaceRuntime {
       });
       this.station.attachLower(this.port.attachUlp(this.station));
     } else {
-      this.bridge = new VdpBridgeEngine({ id: name, timers, policy: compilePolicy(cfg.bridge.policy), ...(cfg.bridge.maxVsis !== undefined ? { maxVsis: cfg.bridge.maxVsis } : {}), onTransition: hooks.onTransition });
+      this.bridge = new VdpBridgeEngine({
+        id: name,
+        timers,
+        policy: compilePolicy(cfg.bridge.policy),
+        ...(cfg.bridge.maxVsis !== undefined ? { maxVsis: cfg.bridge.maxVsis } : {}),
+        dropAckPercent: cfg.bridge.dropAckPercent,
+        onTransition: hooks.onTransition,
+      });
+      this.bridge.hasAckRules = cfg.bridge.policy.some((r) => r.dropAckPercent !== undefined);
       this.bridge.attachLower(this.port.attachUlp(this.bridge));
     }
   }
@@ -136,13 +147,30 @@ export class InterfaceRuntime {
     s?.send(frame);
   }
 
+  /** Frames the kernel queued for our sockets (`packets`, dropped ones included) and dropped for lack of receive buffer. */
+  private readKernelStats(): void {
+    this.sockets.forEach((s, i) => {
+      const k = (this.kernel[i] ??= { packets: 0, drops: 0 });
+      try {
+        const now = s.kernelStats();
+        k.packets += now.packets;
+        k.drops += now.drops;
+      } catch {
+        // socket closed
+      }
+    });
+    const lost = this.kernel.reduce((n, k) => n + k.drops, 0);
+    if (lost > 0) this.drops['kernel-rcvbuf'] = lost;
+  }
+
   counters(): Record<string, unknown> {
+    this.readKernelStats();
     return {
       port: this.port.counters,
       ecp: this.port.ecp.counters,
       lldp: this.port.lldp.counters,
       vdp: this.station?.counters ?? this.bridge?.counters,
-      sockets: this.sockets.map((s) => s.counters),
+      sockets: this.sockets.map((s, i) => ({ ...s.counters, kernelPackets: this.kernel[i]?.packets ?? 0, kernelDrops: this.kernel[i]?.drops ?? 0 })),
       drops: this.drops,
     };
   }
