@@ -11,6 +11,8 @@ export default defineConfig({
           name: 'unit',
           include: ['test/unit/**/*.test.ts'],
           testTimeout: 120_000,
+          // a few unit files compile dist/ first (CLI tests): slow on a loaded 2-core machine
+          hookTimeout: 120_000,
         },
       },
       {

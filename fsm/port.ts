@@ -56,6 +56,9 @@ export class PortStack {
   readonly ecp: EcpPort;
   readonly counters: PortCounters = { rxFrames: 0, txFrames: 0, rxLldp: 0, rxEcp: 0, rxMalformed: 0, rxIgnored: {} };
   private group: string;
+  /** source MAC of the current LLDP neighbour (the adjacent bridge / station) */
+  private peerMac: string | undefined;
+  private rxSrc: string | undefined;
   private up = true;
   private started = false;
 
@@ -81,6 +84,8 @@ export class PortStack {
       evb: () => this.evb.tlv,
       transmit: (pdu) => this.sendLldp(pdu),
       onNeighbour: (n, why) => {
+        // the neighbour is whoever sent the LLDPDU being processed; frames from others are not ours
+        this.peerMac = n ? this.rxSrc : undefined;
         if (n) this.evb.receive(n.evb);
         else this.evb.peerGone(why === 'ttl-0' ? 'neighbour-ttl-0' : 'neighbour-aged-out');
         o.onNeighbour?.(n, why);
@@ -186,10 +191,13 @@ export class PortStack {
       return;
     }
     if (f.eth.src === this.o.mac) return this.ignore('own-frame');
+    // once a neighbour is known, LLDP and ECP from any other source are not from the adjacent peer
+    if (this.peerMac !== undefined && f.eth.src !== this.peerMac && (f.kind === 'lldp' || f.kind === 'ecp22')) return this.ignore('not-adjacent-peer');
     if (f.kind === 'lldp') {
       // LLDP only on the agent's group address (or to us)
       if (f.eth.dst !== this.group && f.eth.dst !== this.o.mac) return this.ignore('lldp-other-agent');
       this.counters.rxLldp++;
+      this.rxSrc = f.eth.src;
       this.lldp.receive(f.lldpdu);
       return;
     }

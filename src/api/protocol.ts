@@ -111,6 +111,9 @@ export function parseRequestLine(line: string): ApiRequest {
   if (typeof o['op'] !== 'string' || !API_OPS.includes(o['op'] as ApiOp)) {
     throw new ApiError('EBADREQ', `op must be one of ${API_OPS.join(', ')}`);
   }
+  for (const k of ['iface', 'vsiid'] as const) {
+    if (o[k] !== undefined && typeof o[k] !== 'string') throw new ApiError('EBADREQ', `${k} must be a string`);
+  }
   if (o['op'] === 'command') {
     if (typeof o['iface'] !== 'string') throw new ApiError('EBADREQ', 'command needs iface');
     if (!['preassoc', 'preassoc-rr', 'assoc', 'deassoc'].includes(o['mode'] as string)) {

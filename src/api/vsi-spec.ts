@@ -82,6 +82,7 @@ export interface VsiSpec {
 export type { VsiWire };
 
 export function managerIdToBytes(v: string | number): Uint8Array {
+  if (typeof v !== 'string' && typeof v !== 'number') throw new VsiSpecError('managerId', `must be a string or a number, got ${typeof v}`);
   const out = new Uint8Array(16);
   if (typeof v === 'number') {
     if (!Number.isInteger(v) || v < 0 || v > 255) throw new VsiSpecError('managerId', `a numeric manager ID is one octet (0..255), got ${v}`);
@@ -195,14 +196,15 @@ function intIn(field: string, v: unknown, min: number, max: number): number {
 
 export function vsiSpecToWire(spec: VsiSpec): VsiWire {
   const vsiidFormat = spec.vsiidFormat ?? 'uuid';
-  if (!(vsiidFormat in VSIID_FORMATS)) throw new VsiSpecError('vsiidFormat', `unknown format ${JSON.stringify(vsiidFormat)}`);
+  if (!Object.hasOwn(VSIID_FORMATS, vsiidFormat)) throw new VsiSpecError('vsiidFormat', `unknown format ${JSON.stringify(vsiidFormat)}`);
   if (!Array.isArray(spec.filters) || spec.filters.length === 0) throw new VsiSpecError('filters', 'at least one filter entry is required');
   const filterFormat = spec.filterFormat ?? inferFilterFormat(spec.filters);
-  if (!(filterFormat in FILTER_FORMATS)) throw new VsiSpecError('filterFormat', `unknown format ${JSON.stringify(filterFormat)}`);
+  if (!Object.hasOwn(FILTER_FORMATS, filterFormat)) throw new VsiSpecError('filterFormat', `unknown format ${JSON.stringify(filterFormat)}`);
   const wantMac = filterFormat === 'mac-vid' || filterFormat === 'group-mac-vid';
   const wantGroup = filterFormat === 'group-vid' || filterFormat === 'group-mac-vid';
   const filters = spec.filters.map((f, i): FilterEntry => {
     const field = `filters[${i}]`;
+    if (typeof f !== 'object' || f === null || Array.isArray(f)) throw new VsiSpecError(field, 'a filter entry is an object');
     const e: FilterEntry = {
       vid: intIn(`${field}.vid`, f.vid, 0, 4095),
       pcp: f.pcp === undefined ? 0 : intIn(`${field}.pcp`, f.pcp, 0, 7),

@@ -3,6 +3,7 @@
  * SIGTERM de-associates nothing by default (a daemon restart must not tear VMs off the
  * network); `deassocOnShutdown: true` de-associates every VSI first.
  */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { listInterfaces } from './links.js';
 import { fromHex, uuidToString } from '../../pdu/bytes.js';
 import { reasonText } from '../../pdu/describe.js';
@@ -51,6 +52,8 @@ export class Daemon implements ApiHandler {
   netlink: NetlinkService | undefined;
   private clif: ClifServer | undefined;
   private pidFileWritten = false;
+  /** event-loop delay since start (ns; includes the 10 ms sampling interval), reported by `ping` */
+  private readonly loopDelay = monitorEventLoopDelay({ resolution: 10 });
 
   constructor(
     readonly cfg: VdpdConfig,
@@ -74,6 +77,7 @@ export class Daemon implements ApiHandler {
   };
 
   async start(): Promise<void> {
+    this.loopDelay.enable();
     // first of all: the kernel auto-binds a process's first unbound netlink socket to
     // port = pid, so ours must exist before anything else could open one
     let nlSock: NetlinkSocket | undefined;
@@ -177,6 +181,7 @@ export class Daemon implements ApiHandler {
     if (this.pidFileWritten) removePidFile(this.cfg.lldpadCompat.pidFile);
     await this.api.close();
     this.timers.close();
+    this.loopDelay.disable();
     this.log.info('vdpd stopped');
   }
 
@@ -211,8 +216,20 @@ export class Daemon implements ApiHandler {
 
   async handle(req: Exclude<ApiRequest, { op: 'watch' }>): Promise<unknown> {
     switch (req.op) {
-      case 'ping':
-        return { pong: true, pid: process.pid, netlinkPort: this.netlink?.port ?? null };
+      case 'ping': {
+        const cpu = process.cpuUsage();
+        const d = this.loopDelay;
+        return {
+          pong: true,
+          pid: process.pid,
+          netlinkPort: this.netlink?.port ?? null,
+          eventLoopDelayMaxMs: d.max / 1e6,
+          eventLoopDelayP99Ms: d.count > 0 ? d.percentile(99) / 1e6 : 0,
+          rssBytes: process.memoryUsage.rss(),
+          cpuUserMs: cpu.user / 1000,
+          cpuSystemMs: cpu.system / 1000,
+        };
+      }
       case 'interfaces':
         return [...this.ifaces.values()].map((rt) => rt.summary());
       case 'counters':

@@ -59,7 +59,9 @@ class Reactor {
     this.polling = true;
     const buf = this.pollBuf;
     const order = this.order;
-    libc.poll.async(buf, order.length, -1, (err: unknown, rc: number) => {
+    // a bounded wait: process.exit() joins libuv's pool threads, so a poll() blocked forever
+    // would hang an exit that forgot to close its sockets; 500 ms bounds that at no real cost
+    libc.poll.async(buf, order.length, 500, (err: unknown, rc: number) => {
       this.polling = false;
       if (err) {
         // koffi could not run the call: retry on the next turn rather than spin

@@ -223,6 +223,26 @@ describe('netlink: iovnl requests', () => {
   });
 });
 
+describe('netlink: vdpd killed and restarted under libvirt', () => {
+  it('status polls fail cleanly while vdpd is down, then report the VSI restored from the state file; the requester still gets notified', async () => {
+    const a = nl('assoc', 50, 300);
+    expect(a.code, a.err).toBe(0);
+    await sleep(500); // the state file is written within 200 ms of a change
+    await station.stop('SIGKILL');
+    const down = run(['nl-raw', Buffer.from(encodeLibvirtGetLink({ ifindex: 0, ifname: lab.station.ifname, seq: 1, pid: 0 })).toString('hex'), '--pid-file', pidFile, '--json']);
+    expect(down.code).toBe(4); // nobody holds the port: unreachable, never a stale answer
+    sc.close();
+    sc = await station.start();
+    expect(readFileSync(pidFile).subarray(0, 12).toString()).toMatch(new RegExp(`^${station.proc!.pid}\\n`));
+    await until(() => statusOf(50).response === 0, 20_000, 'the restored VSI to be re-associated');
+    expect(await stationRow(50)).toMatchObject({ state: expect.stringMatching(/ASSOCIATED|TXMIT_KA/) });
+    // the netlink requester survived the restart with the VSI (state file)
+    const persisted = JSON.parse(readFileSync(station.stateFile, 'utf8')) as { interfaces: Record<string, { vsiid: string; requester?: { via: string } }[]> };
+    const mine = persisted.interfaces[lab.station.ifname]!.find((v) => v.vsiid === UUID(50).replace(/-/g, ''));
+    expect(mine?.requester?.via).toBe('netlink');
+  });
+});
+
 describe('netlink: bad input and access', () => {
   const raw = (bytes: Uint8Array | Buffer) => JSON.parse(run(['nl-raw', Buffer.from(bytes).toString('hex'), '--pid-file', pidFile, '--json']).out) as { reply: string | null; errno: number | null };
   const good = () => Buffer.from(encodeLibvirtSetLink({ ifindex: 0, ifname: lab.station.ifname, mac: MAC(30), vlan: 0, mgrId: 7, typeId: 300, typeVersion: 1, instanceUuid: Buffer.from(UUID(30).replace(/-/g, ''), 'hex'), request: 2, seq: 5, pid: 0 }));

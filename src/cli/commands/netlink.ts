@@ -233,6 +233,7 @@ export function registerNlRawCommand(program: Command): void {
       try {
         s.sendOrThrow(bytes, dst);
       } catch (e) {
+        s.close();
         process.stderr.write(`vdpctl: ${(e as Error).message}\n`);
         process.exit(EXIT.unreachable);
       }
