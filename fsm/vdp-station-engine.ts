@@ -46,6 +46,8 @@ export interface StationRecord {
   returned: FilterEntry[] | undefined;
   /** a command accepted but not yet run through the machine (deferCommands) */
   deferredMode: VsiMode | undefined;
+  /** when its latest request left in an ECPDU */
+  sentAt: number;
 }
 
 export interface StationCounters {
@@ -64,6 +66,8 @@ export interface StationCounters {
   tlvsSent: number;
   deassocDuringResync: number;
   peerRestarts: number;
+  /** times the adaptive packing limit was halved (see packing) */
+  packingCuts: number;
 }
 
 export interface VsiStatusView {
@@ -126,6 +130,9 @@ export interface StationEngineOptions {
   deferCommands?: boolean;
 }
 
+/** at most this many VSI TLVs in one ECPDU when the config sets no limit (a 1,500-octet ECPDU holds ~21 of the usual size) */
+const MAX_PACK = 64;
+
 function hex16(b: Uint8Array): Uint8Array {
   return b;
 }
@@ -160,12 +167,23 @@ export class VdpStationEngine implements EcpUlp {
     tlvsSent: 0,
     deassocDuringResync: 0,
     peerRestarts: 0,
+    packingCuts: 0,
   };
 
   private readonly maxPerEcpdu: number;
+  /**
+   * TLVs per ECPDU right now: starts at the configured maximum, halves when the bridge drops
+   * requests that ECP delivered, grows back by one after enough clean exchanges (AIMD).
+   */
+  private packLimit: number;
+  private cleanResponses = 0;
+  private lastCut = -Infinity;
+  /** the send time of the newest request the bridge has answered */
+  private lastAnswerSentAt = -Infinity;
 
   constructor(private readonly o: StationEngineOptions) {
-    this.maxPerEcpdu = o.maxTlvsPerEcpdu && o.maxTlvsPerEcpdu > 0 ? o.maxTlvsPerEcpdu : Infinity;
+    this.maxPerEcpdu = o.maxTlvsPerEcpdu && o.maxTlvsPerEcpdu > 0 ? o.maxTlvsPerEcpdu : MAX_PACK;
+    this.packLimit = this.maxPerEcpdu;
   }
 
   attachLower(lower: EcpLower): void {
@@ -342,6 +360,7 @@ export class VdpStationEngine implements EcpUlp {
       endedAt: undefined,
       returned: undefined,
       deferredMode: undefined,
+      sentAt: 0,
     };
     this.recs.set(key, rec);
     return rec;
@@ -376,6 +395,11 @@ export class VdpStationEngine implements EcpUlp {
         this.armRespTimers(rec, true);
         return;
       case 'resend':
+        // ECP delivered the request but the bridge never answered it: the bridge is not
+        // keeping up with packed ECPDUs (lldpad's single VDP buffer) — pack fewer
+        // (a bridge that is merely slow answers nothing meanwhile; one that dropped ours has
+        // answered requests sent after it)
+        if (rec.ecpAcked && this.lastAnswerSentAt > rec.sentAt) this.congested();
         rec.resends++;
         this.counters.resends++;
         this.enqueue(rec);
@@ -520,7 +544,7 @@ export class VdpStationEngine implements EcpUlp {
       const e = this.entryFor(rec);
       // one Manager ID per ECPDU (lldpad drops ECPDUs with a second one); FIFO order is kept
       if (entries.length > 0 && !sameManagerId(e.managerId, entries[0]!.managerId)) break;
-      if (entries.length >= this.maxPerEcpdu) break;
+      if (entries.length >= this.packLimit) break;
       const n = vdpEntrySize(e, entries.length === 0);
       if (size + n > maxLen) break;
       size += n;
@@ -528,14 +552,40 @@ export class VdpStationEngine implements EcpUlp {
       keys.push(rec);
     }
     if (entries.length === 0) return undefined;
+    const now = this.o.timers.now();
     for (const rec of keys) {
       this.queue.delete(rec);
       rec.queued = false;
+      rec.sentAt = now;
     }
     this.counters.ulpdusSent++;
     this.counters.tlvsSent += entries.length;
     this.counters.requestsSent += entries.length;
     return { ulpdu: encodeVdpEntries(entries), token: keys };
+  }
+
+  /** the current adaptive packing limit (TLVs per ECPDU) */
+  get packing(): number {
+    return this.packLimit;
+  }
+
+  private congested(): void {
+    const now = this.o.timers.now();
+    // one cut per burst of overdue responses: they all stem from the same overload
+    if (now - this.lastCut < 500) return;
+    this.lastCut = now;
+    this.cleanResponses = 0;
+    const was = this.packLimit;
+    this.packLimit = Math.max(1, Math.floor(this.packLimit / 2));
+    if (this.packLimit !== was) this.counters.packingCuts++;
+  }
+
+  private answered(): void {
+    if (this.packLimit >= this.maxPerEcpdu) return;
+    if (++this.cleanResponses >= 8 * this.packLimit) {
+      this.cleanResponses = 0;
+      this.packLimit++;
+    }
   }
 
   delivered(token: unknown): void {
@@ -580,6 +630,8 @@ export class VdpStationEngine implements EcpUlp {
       return;
     }
     this.counters.responses++;
+    this.answered();
+    if (rec.sentAt > this.lastAnswerSentAt) this.lastAnswerSentAt = rec.sentAt;
     const filtersOk = v.filterFormat === rec.wire.filterFormat && responseFiltersMatch(rec.wire.filters, v.filters);
     rec.returned = filtersOk ? v.filters : undefined;
     this.dispatch(rec, { type: 'RESPONSE', mode: v.mode, status: v.status, filtersOk });
