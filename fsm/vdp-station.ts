@@ -100,6 +100,9 @@ export const stationMachine = setup({
     confirmedPre: ({ context }) => context.confirmed === 'preassoc' || context.confirmed === 'preassoc-rr',
     cmdIsAssoc: ({ event }) => event.type === 'CMD' && event.mode === 'assoc',
     respModeAssoc: ({ event }) => event.type === 'RESPONSE' && event.mode === 'assoc',
+    deassocAnswered: ({ context, event }) => context.mode === 'deassoc' && event.type === 'RESPONSE' && event.mode === 'deassoc',
+    /** the answer to an earlier request (a keep-alive still in flight when the command came), not to this one */
+    staleResponse: ({ context, event }) => event.type === 'RESPONSE' && event.mode !== context.mode && event.mode !== 'deassoc' && !isError(event.status),
   },
 }).createMachine({
   id: 'vdp-station',
@@ -118,7 +121,7 @@ export const stationMachine = setup({
         RESPONSE: [
           // the answer to our de-associate, successful or not: the VSI is gone either way
           {
-            guard: 'wantsDeassoc',
+            guard: 'deassocAnswered',
             target: 'END',
             actions: [
               assign(({ event }) => ({ status: (event as Ev<'RESPONSE'>).status, confirmed: null, reason: isError((event as Ev<'RESPONSE'>).status) ? `bridge-response-error(code=${code((event as Ev<'RESPONSE'>).status)})` : 'bridge-response-success' })),
@@ -126,6 +129,10 @@ export const stationMachine = setup({
               { type: 'outcomeSuccess' },
             ],
           },
+          // an answer to the request before this command (e.g. the keep-alive in flight when a
+          // DeAssoc was asked for): not ours — taking it would end the VSI without sending the
+          // DeAssoc, and the bridge would keep it
+          { guard: 'staleResponse', actions: assign(({ event }) => ({ reason: `stale-response(${(event as Ev<'RESPONSE'>).mode})-ignored` })) },
           // lldpad's bridge answers failures with a DeAssoc TLV carrying the error
           {
             guard: 'responseIsDeassoc',

@@ -194,14 +194,17 @@ export class LibvirtClient {
     this.notifyListeners.push(fn);
   }
 
-  private onEvent(d: NetlinkDatagram): void {
-    let msgs: NlMessage[];
+  /** every well-formed message of a datagram (a malformed datagram is dropped, as libvirt does) */
+  private static messages(d: NetlinkDatagram): NlMessage[] {
     try {
-      msgs = parseMessages(d.data);
+      return parseMessages(d.data);
     } catch {
-      return;
+      return [];
     }
-    for (const m of msgs) {
+  }
+
+  private onEvent(d: NetlinkDatagram): void {
+    for (const m of LibvirtClient.messages(d)) {
       // libvirt: only RTM_SETLINK from the pid in the daemon's pid file
       if (m.type !== RTM_SETLINK) continue;
       let daemon: number;
@@ -222,13 +225,7 @@ export class LibvirtClient {
   }
 
   private onReply(d: NetlinkDatagram): void {
-    let msgs: NlMessage[];
-    try {
-      msgs = parseMessages(d.data);
-    } catch {
-      return;
-    }
-    for (const m of msgs) {
+    for (const m of LibvirtClient.messages(d)) {
       const w = this.waiters.get(m.seq);
       if (w) {
         this.waiters.delete(m.seq);

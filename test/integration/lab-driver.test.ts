@@ -114,6 +114,39 @@ describe('vdpctl lab run against the vdpd bridge emulator', () => {
     expect(report.passed).toBe(true);
   });
 
+  it('the report agrees with vdpctl replay of the capture of the same run', () => {
+    const cap = join(dir, 'agree.pcap');
+    const { code, report, stderr } = run(['--vsis', '150', '--hold', '2', '--capture', cap]);
+    expect(code, stderr).toBe(0);
+    const r = spawnSync(process.execPath, [VDPCTL, 'replay', '--json', '--full', cap], { encoding: 'utf8', maxBuffer: 256 << 20 });
+    expect(r.status, r.stderr).toBe(0);
+    const rep = JSON.parse(r.stdout) as import('../../src/replay/types.js').ReplayReport;
+    const l = report.load!;
+    // the same VSIs, all de-associated at the end
+    expect(rep.vsis).toHaveLength(l.vsis);
+    const states: Record<string, number> = {};
+    for (const v of rep.vsis) states[v.finalState] = (states[v.finalState] ?? 0) + 1;
+    const stuck = rep.vsis.find((v) => v.finalState !== 'END');
+    expect(l.deassociated).toBe(l.vsis);
+    expect(states, `${JSON.stringify(stuck?.timeline.slice(-4))}`).toEqual({ END: l.deassociated });
+    // the same keep-alives and ECP retransmissions, seen from the wire
+    expect(rep.vsis.reduce((a, v) => a + v.keepalives, 0)).toBe(l.vdp.keepAlives);
+    const st = rep.ecp.directions.find((d) => d.direction === 'station->bridge')!;
+    expect(st.retransmissions).toBe(l.ecp.retransmits);
+    expect(st.ecpdus).toBe(l.ecp.requests);
+    // association latency: the report measures command → response, the wire shows the part
+    // from the request frame to the response frame, so the wire figures sit inside the report's
+    const lat = rep.vsis
+      .map((v) => v.timeline.find((e) => e.kind === 'response' && e.mode === 'Assoc')?.latencyMs)
+      .filter((x): x is number => x !== undefined)
+      .sort((a, b) => a - b);
+    expect(lat).toHaveLength(l.associated);
+    const p50 = lat[Math.floor(lat.length / 2)]!;
+    expect(p50).toBeGreaterThan(0);
+    expect(p50).toBeLessThanOrEqual(l.latencyMs.p50! + 2);
+    expect(lat[lat.length - 1]!).toBeLessThanOrEqual(l.latencyMs.max! + 2);
+  });
+
   it('a policy that rejects a type ID: responses by reason, exit 1', () => {
     const { code, report } = run(['--vsis', '40', '--hold', '0', '--type-ids', '1193046,201']);
     expect(code).toBe(1);

@@ -59,15 +59,18 @@ function out(json: boolean | undefined, v: unknown, text: string): void {
   process.stdout.write(json ? JSON.stringify(v) + '\n' : text + '\n');
 }
 
-/** One libvirt-style operation; with --follow, stay and re-associate on an unsolicited disassociate, as libvirt does. */
-export async function runViaNetlink(mode: PortOp, linkdev: string, w: VsiWire, o: NetlinkRunOpts): Promise<never> {
-  let client: LibvirtClient;
+function openClient(pidFile: string): LibvirtClient {
   try {
-    client = new LibvirtClient(o.pidFile);
+    return new LibvirtClient(pidFile);
   } catch (e) {
     process.stderr.write(`vdpctl: netlink socket: ${(e as Error).message}\n`);
     process.exit(EXIT.unreachable);
   }
+}
+
+/** One libvirt-style operation; with --follow, stay and re-associate on an unsolicited disassociate, as libvirt does. */
+export async function runViaNetlink(mode: PortOp, linkdev: string, w: VsiWire, o: NetlinkRunOpts): Promise<never> {
+  const client = openClient(o.pidFile);
   const p = profileFromWire(linkdev, w);
   try {
     const r = await client.op(p, mode, { poll: o.poll });
@@ -143,13 +146,7 @@ export function registerIovCommands(program: Command): void {
       .option('--pid-file <path>', 'daemon pid file (its netlink port)', DEFAULT_PID_FILE)
       .option('--json', 'JSON output');
   const run = async (o: IovOpts, cmd: 'SET_PORT_PROFILE' | 'UNSET_PORT_PROFILE' | 'GET_PORT_PROFILE_STATUS' | 'SET_MAC_VLAN'): Promise<never> => {
-    let client: LibvirtClient;
-    try {
-      client = new LibvirtClient(o.pidFile);
-    } catch (e) {
-      process.stderr.write(`vdpctl: netlink socket: ${(e as Error).message}\n`);
-      process.exit(EXIT.unreachable);
-    }
+    const client = openClient(o.pidFile);
     try {
       const r = await client.iov({
         cmd,

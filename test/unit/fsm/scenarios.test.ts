@@ -3,6 +3,8 @@
  * back — station engine ↔ bridge engine through PortStacks, frames as bytes through the
  * real codecs — on virtual time.
  */
+import { StoredMachine } from '../../../fsm/stored.js';
+import { stationMachine } from '../../../fsm/vdp-station.js';
 import { describe, expect, it } from 'vitest';
 import { fromHex, uuidToBytes } from '../../../pdu/bytes.js';
 import { decodeFrame } from '../../../pdu/frame.js';
@@ -253,6 +255,23 @@ describe('VDP scenario catalogue (lldpad vdp22 tests), station ↔ bridge back t
     lab.advance(KA + 100);
     expect(lab.stationTlvs().map((t) => t.mode)).toEqual(['preassoc', 'assoc', 'preassoc']);
     expect(lab.stateOf(v)).toBe('PREASSOCIATED');
+  });
+
+  it('a DeAssoc asked for while a keep-alive is in flight: the keep-alive\'s answer is not taken for the DeAssoc\'s', () => {
+    const m = new StoredMachine(stationMachine);
+    const ctx = { mode: 'deassoc' as const, confirmed: 'assoc' as const, status: 0x40, reason: 'command-deassoc' };
+    // the answer to the earlier keep-alive (Assoc, success) arrives first: ignored, still waiting, nothing done
+    const stale = m.step('STATION_PROC', ctx, { type: 'RESPONSE', mode: 'assoc', status: 0x40, filtersOk: true });
+    expect(stale.value).toBe('STATION_PROC');
+    expect(stale.actions).toEqual([]);
+    expect(stale.context.reason).toBe('stale-response(assoc)-ignored');
+    // then the DeAssoc's own answer ends the VSI
+    const done = m.step('STATION_PROC', stale.context, { type: 'RESPONSE', mode: 'deassoc', status: 0x40, filtersOk: true });
+    expect(done.value).toBe('END');
+    expect(done.actions).toContain('outcomeSuccess');
+    // an error answer in another mode (a KEEP naming the kept mode) still answers the command
+    const keep = m.step('STATION_PROC', { ...ctx, mode: 'assoc', confirmed: 'preassoc' }, { type: 'RESPONSE', mode: 'preassoc', status: 0x40 | 0x20 | 3, filtersOk: true });
+    expect(keep.actions).toContain('outcomeError');
   });
 
   it('122: hard error (0x12) ends the VSI', () => {
