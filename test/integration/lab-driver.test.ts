@@ -242,6 +242,17 @@ describe('vdpctl lab run against the vdpd bridge emulator', () => {
     }
   });
 
+  it('a bridge that leaves half its ECP ACKs unsent (policy dropAckPercent): the driver counts the retries, all associated', async () => {
+    await startBridge(POLICY_ASSIGN);
+    const base = run(['--vsis', '60', '--rate', '100', '--hold', '0']).report.load!;
+    await startBridge(`        - match: {}
+          dropAckPercent: 50
+`);
+    const l = run(['--vsis', '60', '--rate', '100', '--hold', '0']).report.load!;
+    expect(l.ecp.retransmits).toBeGreaterThan(base.ecp.retransmits + 10);
+    expect(l.associated).toBe(60);
+  });
+
   it('refuses bad usage with exit 2 and a reason', () => {
     const r = spawnSync('ip', ['netns', 'exec', lab.station.ns, process.execPath, VDPCTL, 'lab', 'run', '-i', lab.station.ifname, '--scenario', 'nosuch'], { encoding: 'utf8' });
     expect(r.status).toBe(2);
