@@ -29,6 +29,7 @@
  *  21 IOV_ATTR_REQUEST        u8: 0 preassoc, 1 preassoc-rr, 2 assoc (default for SET)
  *  22 IOV_ATTR_VDP_STATUS     u8 (replies): the bridge's VDP status octet (reason, keep, hard)
  */
+import { macToBytes, macToString } from '../pdu/bytes.js';
 import { AttrWriter, buildMessage, cstring, NetlinkError, parseAttrs, u32le, type NlMessage } from './nlmsg.js';
 
 export const RTM_GETIOV = 82;
@@ -84,7 +85,6 @@ export interface IovRequest {
   request?: number;
 }
 
-const macText = (b: Uint8Array): string => Array.from(b.subarray(0, 6), (x) => x.toString(16).padStart(2, '0')).join(':');
 
 function exact(v: Uint8Array, n: number, path: string, off: number): Uint8Array {
   if (v.length !== n) throw new NetlinkError('EINVAL', path, off, `needs ${n} octets, got ${v.length}`);
@@ -148,7 +148,7 @@ export function decodeIov(msg: NlMessage): IovRequest {
         let mac: string | undefined;
         let vlan: number | undefined;
         for (const x of parseAttrs(a.value, a.offset + 4, path)) {
-          if (x.type === IOV_ATTR.MAC_ADDR) mac = macText(exact(x.value, 6, `${path}/IOV_ATTR_MAC_ADDR`, x.offset));
+          if (x.type === IOV_ATTR.MAC_ADDR) mac = macToString(exact(x.value, 6, `${path}/IOV_ATTR_MAC_ADDR`, x.offset));
           else if (x.type === IOV_ATTR.VLAN) {
             const b = exact(x.value, 2, `${path}/IOV_ATTR_VLAN`, x.offset);
             vlan = b[0]! | (b[1]! << 8);
@@ -204,7 +204,7 @@ export function encodeIov(r: IovRequestInput, flags = 1): Uint8Array {
   if (r.request !== undefined) w.u8(IOV_ATTR.REQUEST, r.request);
   for (const m of r.macVlans ?? []) {
     w.begin(IOV_ATTR.MAC_VLAN)
-      .attr(IOV_ATTR.MAC_ADDR, Uint8Array.from(m.mac.split(':').map((x) => parseInt(x, 16))))
+      .attr(IOV_ATTR.MAC_ADDR, macToBytes(m.mac))
       .u16(IOV_ATTR.VLAN, (m.ps ? 0x8000 : 0) | ((m.pcp & 7) << 12) | (m.vid & 0xfff))
       .end();
   }

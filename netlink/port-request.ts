@@ -5,6 +5,7 @@
  * Pure: bytes in, typed values out, and the reverse. Nothing here opens a socket.
  */
 import { AttrWriter, buildMessage, cstring, NetlinkError, parseAttrs, u32le, type Attr, type NlMessage } from './nlmsg.js';
+import { macToBytes, macToString } from '../pdu/bytes.js';
 import { decodeVdpdExtension, IFLA_VDPD_VSI22, writeVdpdExtension, type VdpdExtension } from './vdpd-ext.js';
 
 export const RTM_NEWLINK = 16;
@@ -67,17 +68,13 @@ function ifinfo(msg: NlMessage): { ifindex: number; rest: Uint8Array } {
   return { ifindex: v.getInt32(4, true), rest: msg.payload.subarray(IFINFOMSG_LEN) };
 }
 
-function mac(b: Uint8Array): string {
-  return Array.from(b.subarray(0, 6), (x) => x.toString(16).padStart(2, '0')).join(':');
-}
-
 function decodeVfInfo(a: Attr, path: string): VfInfo {
   const out: VfInfo = { vlan: 0, qos: 0 };
   let haveVlan = false;
   for (const x of parseAttrs(a.value, a.offset + 4, path)) {
     if (x.type === IFLA_VF_MAC) {
       if (x.value.length < 10) throw new NetlinkError('EINVAL', `${path}/IFLA_VF_MAC`, x.offset, `struct ifla_vf_mac needs 36 octets, got ${x.value.length}`);
-      out.mac = mac(x.value.subarray(4, 10));
+      out.mac = macToString(x.value, 4);
     } else if (x.type === IFLA_VF_VLAN) {
       if (x.value.length < 12) throw new NetlinkError('EINVAL', `${path}/IFLA_VF_VLAN`, x.offset, `struct ifla_vf_vlan needs 12 octets, got ${x.value.length}`);
       const v = new DataView(x.value.buffer, x.value.byteOffset, 12);
@@ -224,22 +221,35 @@ export function encodeGetLinkReply(req: GetLinkRequest, ports: PortStatus[], opt
   return buildMessage(opts.type ?? 3, 0, req.seq, opts.pid ?? 0, concat(ifinfomsg(req.ifindex), w.finish()));
 }
 
+/** struct ifla_vf_mac {vf = PORT_SELF_VF, mac[32]} */
+function vfMac(mac: string | undefined): Uint8Array {
+  const m = new Uint8Array(36);
+  new DataView(m.buffer).setUint32(0, PORT_SELF_VF, true);
+  if (mac) m.set(macToBytes(mac), 4);
+  return m;
+}
+
+/** struct ifla_vf_vlan {vf = PORT_SELF_VF, vlan, qos} */
+function vfVlan(vlan: number, qos: number): Uint8Array {
+  const b = new Uint8Array(12);
+  const dv = new DataView(b.buffer);
+  dv.setUint32(0, PORT_SELF_VF, true);
+  dv.setUint32(4, vlan, true);
+  dv.setUint32(8, qos, true);
+  return b;
+}
+
+/** struct ifla_port_vsi: 1-octet manager ID, type ID little-endian, version, 3 octets of padding */
+function portVsi(mgrId: number, typeId: number, typeVersion: number): Uint8Array {
+  return Uint8Array.of(mgrId, typeId & 0xff, (typeId >> 8) & 0xff, (typeId >> 16) & 0xff, typeVersion, 0, 0, 0);
+}
+
 /** The unsolicited RTM_SETLINK (disassociate) to the requester; IFLA_PORT_REQUEST as one octet (lldpad's u16 only worked on little-endian hosts). */
 export function encodeUnsolicited(o: { ifname: string; seq: number; pid: number; vfs: VfInfo[]; mgrId: number; typeId: number; typeVersion: number; instanceUuid: Uint8Array }): Uint8Array {
   const w = new AttrWriter().string(IFLA_IFNAME, o.ifname).begin(IFLA_VFINFO_LIST);
-  for (const v of o.vfs) {
-    const m = new Uint8Array(36);
-    new DataView(m.buffer).setUint32(0, PORT_SELF_VF, true);
-    if (v.mac) m.set(v.mac.split(':').map((x) => parseInt(x, 16)), 4);
-    const vl = new Uint8Array(12);
-    const dv = new DataView(vl.buffer);
-    dv.setUint32(0, PORT_SELF_VF, true);
-    dv.setUint32(4, v.vlan, true);
-    dv.setUint32(8, v.qos, true);
-    w.begin(IFLA_VF_INFO).attr(IFLA_VF_MAC, m).attr(IFLA_VF_VLAN, vl).end();
-  }
+  for (const v of o.vfs) w.begin(IFLA_VF_INFO).attr(IFLA_VF_MAC, vfMac(v.mac)).attr(IFLA_VF_VLAN, vfVlan(v.vlan, v.qos)).end();
   w.end().begin(IFLA_VF_PORTS).begin(IFLA_VF_PORT);
-  w.attr(IFLA_PORT_VSI_TYPE, Uint8Array.of(o.mgrId, o.typeId & 0xff, (o.typeId >> 8) & 0xff, (o.typeId >> 16) & 0xff, o.typeVersion, 0, 0, 0));
+  w.attr(IFLA_PORT_VSI_TYPE, portVsi(o.mgrId, o.typeId, o.typeVersion));
   w.attr(IFLA_PORT_INSTANCE_UUID, o.instanceUuid).u32(IFLA_PORT_VF, PORT_SELF_VF).u8(IFLA_PORT_REQUEST, 3);
   w.end().end();
   return buildMessage(RTM_SETLINK, 0, o.seq, o.pid, concat(ifinfomsg(0), w.finish()));
@@ -247,24 +257,17 @@ export function encodeUnsolicited(o: { ifname: string; seq: number; pid: number;
 
 /** Exactly what libvirt's virNetDevVPortProfileOpSetLink sends for 802.1Qbg (for tests and `vdpctl --via netlink`). */
 export function encodeLibvirtSetLink(o: { ifindex: number; ifname: string; mac: string; vlan: number; mgrId: number; typeId: number; typeVersion: number; instanceUuid: Uint8Array; request: number; seq: number; pid: number; ext?: VdpdExtension }): Uint8Array {
-  const m = new Uint8Array(36);
-  new DataView(m.buffer).setUint32(0, PORT_SELF_VF, true);
-  m.set(o.mac.split(':').map((x) => parseInt(x, 16)), 4);
-  const vl = new Uint8Array(12);
-  const dv = new DataView(vl.buffer);
-  dv.setUint32(0, PORT_SELF_VF, true);
-  dv.setUint32(4, o.vlan, true);
   const w = new AttrWriter()
     .string(IFLA_IFNAME, o.ifname)
     .begin(IFLA_VFINFO_LIST)
     .begin(IFLA_VF_INFO)
-    .attr(IFLA_VF_MAC, m)
-    .attr(IFLA_VF_VLAN, vl)
+    .attr(IFLA_VF_MAC, vfMac(o.mac))
+    .attr(IFLA_VF_VLAN, vfVlan(o.vlan, 0))
     .end()
     .end()
     .begin(IFLA_VF_PORTS)
     .begin(IFLA_VF_PORT)
-    .attr(IFLA_PORT_VSI_TYPE, Uint8Array.of(o.mgrId, o.typeId & 0xff, (o.typeId >> 8) & 0xff, (o.typeId >> 16) & 0xff, o.typeVersion, 0, 0, 0))
+    .attr(IFLA_PORT_VSI_TYPE, portVsi(o.mgrId, o.typeId, o.typeVersion))
     .attr(IFLA_PORT_INSTANCE_UUID, o.instanceUuid)
     .u8(IFLA_PORT_REQUEST, o.request)
     .end()

@@ -23,6 +23,7 @@
  *       IFLA_VDPD_FILTER_MAC (2)     6 octets
  *       IFLA_VDPD_FILTER_GROUP (3)   u32, non-zero
  */
+import { macToBytes, macToString } from '../pdu/bytes.js';
 import { AttrWriter, NetlinkError, parseAttrs, u32le, type Attr } from './nlmsg.js';
 
 export const IFLA_VDPD_VSI22 = 0x3ffa;
@@ -56,7 +57,6 @@ export interface VdpdExtension {
   filters?: ExtFilter[];
 }
 
-const macText = (b: Uint8Array): string => Array.from(b.subarray(0, 6), (x) => x.toString(16).padStart(2, '0')).join(':');
 
 /** undefined when the attribute is not vdpd's (no magic first); NetlinkError when it is, but malformed. */
 export function decodeVdpdExtension(a: Attr): VdpdExtension | undefined {
@@ -114,7 +114,7 @@ export function decodeVdpdExtension(a: Attr): VdpdExtension | undefined {
             sawVid = true;
           } else if (y.type === IFLA_VDPD_FILTER_MAC) {
             if (y.value.length !== 6) throw new NetlinkError('EINVAL', `${p}/MAC`, y.offset, `needs 6 octets, got ${y.value.length}`);
-            f.mac = macText(y.value);
+            f.mac = macToString(y.value);
           } else if (y.type === IFLA_VDPD_FILTER_GROUP) {
             if (y.value.length !== 4) throw new NetlinkError('EINVAL', `${p}/GROUP`, y.offset, `u32 attribute with ${y.value.length} octets`);
             const g = u32le(y.value, `${p}/GROUP`, y.offset);
@@ -151,7 +151,7 @@ export function writeVdpdExtension(w: AttrWriter, ext: VdpdExtension): AttrWrite
   if (ext.filterFormat !== undefined) w.u8(IFLA_VDPD_FILTER_FORMAT, ext.filterFormat);
   for (const f of ext.filters ?? []) {
     w.begin(IFLA_VDPD_FILTER).u16(IFLA_VDPD_FILTER_PCP_VID, (f.ps ? 0x8000 : 0) | ((f.pcp & 7) << 12) | (f.vid & 0xfff));
-    if (f.mac) w.attr(IFLA_VDPD_FILTER_MAC, Uint8Array.from(f.mac.split(':').map((x) => parseInt(x, 16))));
+    if (f.mac) w.attr(IFLA_VDPD_FILTER_MAC, macToBytes(f.mac));
     if (f.groupId !== undefined) w.u32(IFLA_VDPD_FILTER_GROUP, f.groupId);
     w.end();
   }

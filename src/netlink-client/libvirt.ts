@@ -9,6 +9,7 @@
  * the integration tests (as a separate process).
  */
 import { readFileSync, readdirSync } from 'node:fs';
+import { uuidToString } from '../../pdu/bytes.js';
 import { NetlinkSocket, type NetlinkDatagram } from '../io/netlink-socket.js';
 import { libc, SyscallError } from '../io/libc.js';
 import { decodeIovStatus, encodeIov, type IovRequestInput, type IovStatusReply } from '../../netlink/iovnl.js';
@@ -118,8 +119,6 @@ export interface PortStatusEntry {
   response: number | undefined;
 }
 
-const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
-const uuidText = (b: Uint8Array): string => hex(b).replace(/^(.{8})(.{4})(.{4})(.{4})(.{12})$/, '$1-$2-$3-$4-$5');
 
 /** The IFLA_VF_PORTS of a GETLINK reply (NLMSG_DONE as lldpad sends it, or RTM_NEWLINK). */
 export function parseStatusReply(m: NlMessage): PortStatusEntry[] {
@@ -131,7 +130,7 @@ export function parseStatusReply(m: NlMessage): PortStatusEntry[] {
       if (p.type !== IFLA_VF_PORT) continue;
       const e: PortStatusEntry = { instanceUuid: '', vf: undefined, response: undefined };
       for (const x of parseAttrs(p.value, p.offset + 4, 'IFLA_VF_PORT')) {
-        if (x.type === IFLA_PORT_INSTANCE_UUID && x.value.length >= 16) e.instanceUuid = uuidText(x.value.subarray(0, 16));
+        if (x.type === IFLA_PORT_INSTANCE_UUID && x.value.length >= 16) e.instanceUuid = uuidToString(x.value);
         else if (x.type === IFLA_PORT_VF && x.value.length >= 4) e.vf = Buffer.from(x.value).readUInt32LE(0);
         else if (x.type === IFLA_PORT_RESPONSE && x.value.length >= 2) e.response = Buffer.from(x.value).readUInt16LE(0);
       }

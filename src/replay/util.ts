@@ -15,18 +15,8 @@ export function stats(values: readonly number[]): LatencyStats | null {
   return { n: s.length, min: round3(s[0]!), p50: round3(rank(0.5)), p95: round3(rank(0.95)), max: round3(s[s.length - 1]!), mean: round3(sum / s.length) };
 }
 
-export interface FindingExtra {
-  vsiid?: string;
-  direction?: string;
-  seq?: number;
-  relatedFrames?: number[];
-  valueMs?: number;
-  limitMs?: number;
-  reason?: number;
-  keep?: boolean;
-  hard?: boolean;
-  error?: ErrorView;
-}
+/** the optional details of a finding: every field of Finding but the five every finding has */
+export type FindingExtra = Omit<Finding, 'kind' | 'severity' | 'frame' | 'timeMs' | 'message'>;
 
 /** A finding with its keys always in the same order (undefined extras vanish in JSON). */
 export function finding(kind: FindingKind, severity: Severity, frame: number | null, timeMs: number, message: string, x: FindingExtra = {}): Finding {
