@@ -5,13 +5,12 @@
  * VDPD_ENDURANCE_S; CI runs the full ten minutes.
  */
 import { rmSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiClient } from '../../src/api/client.js';
 import type { CommandOutcome } from '../../src/api/protocol.js';
 import { ImpairedLab } from '../../src/lab/impaired-lab.js';
-import { VdpdProc } from '../../src/lab/vdpd-proc.js';
-import { prepare, sleep, vsiSpec } from './helpers.js';
+import type { VdpdProc } from '../../src/lab/vdpd-proc.js';
+import { prepare, sleep, startPair, stopPair, vsiSpec } from './helpers.js';
 
 const N = 1000;
 const HOLD_S = Number(process.env['VDPD_ENDURANCE_S'] ?? 600);
@@ -29,18 +28,14 @@ beforeAll(async () => {
   lab = new ImpairedLab();
   lab.up();
   await lab.impair({});
-  bridge = new VdpdProc({ ns: lab.bridge.ns, dir: join(dir, 'br'), name: 'bridge', config: `role: bridge\nlog: { level: warn }\ninterfaces:\n  - name: ${lab.bridge.ifname}\n    evb: { rka: ${RKA} }\n` });
-  station = new VdpdProc({ ns: lab.station.ns, dir: join(dir, 'st'), name: 'station', config: `log: { level: warn }\ninterfaces:\n  - name: ${lab.station.ifname}\n    evb: { rka: ${RKA} }\n` });
-  bc = await bridge.start();
-  sc = await station.start();
-  await station.waitEvb(sc);
+  ({ bridge, station, bc, sc } = await startPair(lab, dir, {
+    bridge: `role: bridge\nlog: { level: warn }\ninterfaces:\n  - name: ${lab.bridge.ifname}\n    evb: { rka: ${RKA} }\n`,
+    station: `log: { level: warn }\ninterfaces:\n  - name: ${lab.station.ifname}\n    evb: { rka: ${RKA} }\n`,
+  }));
 }, 120_000);
 
 afterAll(async () => {
-  sc?.close();
-  bc?.close();
-  await station?.stop();
-  await bridge?.stop();
+  await stopPair({ bridge, station, bc, sc });
   await lab?.cleanup();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });

@@ -7,13 +7,12 @@
  * the station's and the bridge's tables agree.
  */
 import { rmSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiClient } from '../../src/api/client.js';
 import type { CommandOutcome } from '../../src/api/protocol.js';
 import { ImpairedLab, type Impairment } from '../../src/lab/impaired-lab.js';
-import { VdpdProc } from '../../src/lab/vdpd-proc.js';
-import { prepare, sleep, until, vsiSpec } from './helpers.js';
+import type { VdpdProc } from '../../src/lab/vdpd-proc.js';
+import { prepare, sleep, startPair, stopPair, until, vsiSpec } from './helpers.js';
 
 let dir = '';
 let lab: ImpairedLab;
@@ -31,23 +30,14 @@ beforeAll(async () => {
   lab = new ImpairedLab();
   lab.up();
   await lab.impair({});
-  bridge = new VdpdProc({
-    ns: lab.bridge.ns,
-    dir: join(dir, 'br'),
-    name: 'bridge',
-    config: `role: bridge\ninterfaces:\n  - name: ${lab.bridge.ifname}\n    evb: { rka: ${RKA} }\n    bridge:\n      policy:\n        - match: { typeId: 777 }\n          dropAckPercent: 50\n`,
-  });
-  station = new VdpdProc({ ns: lab.station.ns, dir: join(dir, 'st'), name: 'station', config: `interfaces:\n  - name: ${lab.station.ifname}\n    evb: { rka: ${RKA} }\n` });
-  bc = await bridge.start();
-  sc = await station.start();
-  await station.waitEvb(sc);
+  ({ bridge, station, bc, sc } = await startPair(lab, dir, {
+    bridge: `role: bridge\ninterfaces:\n  - name: ${lab.bridge.ifname}\n    evb: { rka: ${RKA} }\n    bridge:\n      policy:\n        - match: { typeId: 777 }\n          dropAckPercent: 50\n`,
+    station: `interfaces:\n  - name: ${lab.station.ifname}\n    evb: { rka: ${RKA} }\n`,
+  }));
 }, 120_000);
 
 afterAll(async () => {
-  sc?.close();
-  bc?.close();
-  await station?.stop();
-  await bridge?.stop();
+  await stopPair({ bridge, station, bc, sc });
   await lab?.cleanup();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });

@@ -1,12 +1,11 @@
 /** vdpd ↔ vdpd with random frame loss on the veth (nftables ingress drop on both sides; this kernel has no sch_netem). */
 import { rmSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiClient } from '../../src/api/client.js';
 import type { CommandOutcome } from '../../src/api/protocol.js';
 import { requireCommand, VethLab } from '../../src/lab/netns.js';
-import { VdpdProc } from '../../src/lab/vdpd-proc.js';
-import { prepare, sleep, vsiSpec } from './helpers.js';
+import type { VdpdProc } from '../../src/lab/vdpd-proc.js';
+import { prepare, sleep, startPair, stopPair, vsiSpec } from './helpers.js';
 
 let dir = '';
 let lab: VethLab;
@@ -19,20 +18,16 @@ beforeAll(async () => {
   dir = prepare();
   requireCommand('nft', 'nftables');
   lab = new VethLab().up();
-  bridge = new VdpdProc({ ns: lab.bridge.ns, dir: join(dir, 'br'), name: 'bridge', config: `role: bridge\ninterfaces:\n  - name: ${lab.bridge.ifname}\n    evb: { rka: 17 }\n` });
-  station = new VdpdProc({ ns: lab.station.ns, dir: join(dir, 'st'), name: 'station', config: `interfaces:\n  - name: ${lab.station.ifname}\n    evb: { rka: 17 }\n` });
-  bc = await bridge.start();
-  sc = await station.start();
-  await station.waitEvb(sc);
+  ({ bridge, station, bc, sc } = await startPair(lab, dir, {
+    bridge: `role: bridge\ninterfaces:\n  - name: ${lab.bridge.ifname}\n    evb: { rka: 17 }\n`,
+    station: `interfaces:\n  - name: ${lab.station.ifname}\n    evb: { rka: 17 }\n`,
+  }));
   lab.setLoss('station', 20);
   lab.setLoss('bridge', 20);
 }, 60_000);
 
 afterAll(async () => {
-  sc?.close();
-  bc?.close();
-  await station?.stop();
-  await bridge?.stop();
+  await stopPair({ bridge, station, bc, sc });
   lab?.cleanup();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
