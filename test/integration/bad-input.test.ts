@@ -31,7 +31,7 @@ import type { Category, InjectResult, Treatment } from '../../src/lab/inject.js'
 import { nsExec, VethLab } from '../../src/lab/netns.js';
 import { VdpdProc } from '../../src/lab/vdpd-proc.js';
 import { labVsi } from '../../src/lab/vsis.js';
-import { prepare, ROOT, sleep, until } from './helpers.js';
+import { ROOT, prepare, sleep, stopPair, until } from './helpers.js';
 
 const INJECT = join(ROOT, 'dist', 'src', 'lab', 'inject.js');
 const STATION_MAC = '02:76:64:7e:00:01';
@@ -236,10 +236,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   watcher?.close();
-  sc?.close();
-  bc?.close();
-  await station?.stop();
-  await bridge?.stop();
+  await stopPair({ bridge, station, bc, sc });
   lab?.cleanup();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });

@@ -10,8 +10,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiClient } from '../../src/api/client.js';
 import { VethLab } from '../../src/lab/netns.js';
-import { VDPCTL, VDPD, VdpdProc } from '../../src/lab/vdpd-proc.js';
-import { prepare, sleep, until, vsiSpec } from './helpers.js';
+import { VDPCTL, VDPD, type VdpdProc } from '../../src/lab/vdpd-proc.js';
+import { prepare, sleep, startPair, stopPair, until, vsiSpec } from './helpers.js';
 
 let dir = '';
 let lab: VethLab;
@@ -55,19 +55,12 @@ async function stationStates(): Promise<Record<string, string>> {
 beforeAll(async () => {
   dir = prepare();
   lab = new VethLab().up();
-  bridge = new VdpdProc({ ns: lab.bridge.ns, dir: join(dir, 'br'), name: 'bridge', config: BRIDGE_CONFIG(lab.bridge.ifname) });
-  station = new VdpdProc({ ns: lab.station.ns, dir: join(dir, 'st'), name: 'station', config: `interfaces:\n  - name: ${lab.station.ifname}\n    evb: { rka: 18 }\n` });
-  bc = await bridge.start();
-  sc = await station.start();
-  await station.waitEvb(sc);
+  ({ bridge, station, bc, sc } = await startPair(lab, dir, { bridge: BRIDGE_CONFIG(lab.bridge.ifname), station: `interfaces:\n  - name: ${lab.station.ifname}\n    evb: { rka: 18 }\n` }));
   await bridge.waitEvb(bc);
 }, 60_000);
 
 afterAll(async () => {
-  sc?.close();
-  bc?.close();
-  await station?.stop();
-  await bridge?.stop();
+  await stopPair({ bridge, station, bc, sc });
   lab?.cleanup();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });

@@ -13,7 +13,7 @@ import type { ApiClient } from '../../src/api/client.js';
 import { nsExec, VethLab } from '../../src/lab/netns.js';
 import { VDPCTL, VdpdProc } from '../../src/lab/vdpd-proc.js';
 import { encodeLibvirtGetLink, encodeLibvirtSetLink } from '../../netlink/port-request.js';
-import { prepare, sleep, until } from './helpers.js';
+import { prepare, sleep, stopPair, until } from './helpers.js';
 
 let dir = '';
 let lab: VethLab;
@@ -88,10 +88,7 @@ interfaces:
 }, 120_000);
 
 afterAll(async () => {
-  bc?.close();
-  sc?.close();
-  await station?.stop();
-  await bridge?.stop();
+  await stopPair({ bridge, station, bc, sc });
   lab?.cleanup();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
