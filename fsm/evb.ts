@@ -201,7 +201,11 @@ export class EvbAgent {
 
   private notify(): void {
     const op = JSON.stringify(this.operative);
-    if (op !== this.lastOp) {
+    const ready = this.ready;
+    // pushed on every change and whenever negotiation completes: when the peer agrees with
+    // our config nothing "changes", and ECP/VDP would otherwise keep the standard's defaults
+    // (RKA 20: keep-alives every 10.5 s to a bridge that times them out after 2 s)
+    if (op !== this.lastOp || (ready && !this.lastReady)) {
       this.lastOp = op;
       this.o.onOperative?.(this.operative);
     }
@@ -210,7 +214,6 @@ export class EvbAgent {
       this.lastTx = tx;
       this.o.onTlvChange?.(this.tlv);
     }
-    const ready = this.ready;
     if (ready !== this.lastReady) {
       this.lastReady = ready;
       this.o.onReady?.(ready);
