@@ -55,6 +55,7 @@ export interface StationCounters {
   rejected: Record<string, number>;
   requestsSent: number;
   resends: number;
+  /** keep-alive requests put on the wire (first transmissions; VDP resends count in `resends`) */
   keepAlives: number;
   responses: number;
   outcomes: Record<string, number>;
@@ -390,7 +391,6 @@ export class VdpStationEngine implements EcpUlp {
       case 'sendRequest':
         rec.resends = 0;
         rec.ecpAcked = false;
-        if (!rec.pendingCmd) this.counters.keepAlives++;
         this.enqueue(rec);
         this.armRespTimers(rec, true);
         return;
@@ -557,6 +557,9 @@ export class VdpStationEngine implements EcpUlp {
       this.queue.delete(rec);
       rec.queued = false;
       rec.sentAt = now;
+      // counted when it goes on the wire, not when due: a keep-alive still queued when a
+      // new command arrives is replaced by that command and never sent
+      if (!rec.pendingCmd && rec.resends === 0) this.counters.keepAlives++;
     }
     this.counters.ulpdusSent++;
     this.counters.tlvsSent += entries.length;
