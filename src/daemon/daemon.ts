@@ -226,6 +226,7 @@ export class Daemon implements ApiHandler {
           eventLoopDelayMaxMs: d.max / 1e6,
           eventLoopDelayP99Ms: d.count > 0 ? d.percentile(99) / 1e6 : 0,
           rssBytes: process.memoryUsage.rss(),
+          heapUsedBytes: process.memoryUsage().heapUsed,
           cpuUserMs: cpu.user / 1000,
           cpuSystemMs: cpu.system / 1000,
         };
@@ -276,7 +277,11 @@ export class Daemon implements ApiHandler {
     const rec = started.record;
     const vsiid = uuidOrHex(rec);
     if (waitMs === undefined) return { accepted: true, vsiid };
-    const outcome = await Promise.race([started.outcome, new Promise<undefined>((r) => setTimeout(() => r(undefined), waitMs))]);
+    // the timer is cleared once the outcome is in: 10,000 waiting commands must not leave
+    // 10,000 timers (and the closures they hold) alive for waitMs after they were answered
+    let timer: NodeJS.Timeout | undefined;
+    const outcome = await Promise.race([started.outcome, new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), waitMs)))]);
+    clearTimeout(timer);
     return { accepted: true, vsiid, outcome: outcome ? toCommandOutcome(outcome, rec) : { kind: 'pending' } };
   }
 }
