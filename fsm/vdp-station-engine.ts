@@ -1,6 +1,7 @@
 /**
  * The station side of VDP on one port: every VSI's machine (stored as a state name and a
- * small context, advanced with xstate's pure `transition`), one TimerService heap for all
+ * small context, advanced through the table compiled from the xstate machine — fsm/compiled.ts),
+ * one TimerService heap for all
  * timers, and the ECP upper-layer contract — it packs as many VSI TLVs into one ECPDU as
  * fit, in request order so no VSI starves.
  *
