@@ -18,13 +18,19 @@ export interface TimerService {
   at(at: number, cb: () => void): TimerHandle;
   /** run `cb` once after `delayMs` */
   after(delayMs: number, cb: () => void): TimerHandle;
+  /**
+   * run `fn(arg)` once after `delayMs`: one shared function for many timers (a VSI's
+   * keep-alive, say) instead of a closure per timer
+   */
+  afterCall<A>(delayMs: number, fn: (arg: A) => void, arg: A): TimerHandle;
   /** idempotent; a fired or already cancelled handle is ignored */
   cancel(h: TimerHandle | undefined): void;
 }
 
 interface Entry extends TimerHandle {
   seq: number;
-  cb: (() => void) | undefined;
+  cb: ((arg: unknown) => void) | undefined;
+  arg: unknown;
 }
 
 /** Min-heap ordered by (at, seq): equal deadlines fire in the order they were set. */
@@ -40,8 +46,8 @@ class TimerHeap {
     return this.heap[0];
   }
 
-  push(at: number, cb: () => void): Entry {
-    const e: Entry = { at, cb, seq: this.seq++, idx: this.heap.length };
+  push(at: number, cb: (arg: never) => void, arg?: unknown): Entry {
+    const e: Entry = { at, cb: cb as (arg: unknown) => void, arg, seq: this.seq++, idx: this.heap.length };
     this.heap.push(e);
     this.up(e.idx);
     return e;
@@ -133,6 +139,10 @@ export class VirtualTimers implements TimerService {
     return this.at(this.t + Math.max(0, delayMs), cb);
   }
 
+  afterCall<A>(delayMs: number, fn: (arg: A) => void, arg: A): TimerHandle {
+    return this.heap.push(Math.max(this.t + Math.max(0, delayMs), this.t), fn, arg);
+  }
+
   cancel(h: TimerHandle | undefined): void {
     if (h) this.heap.remove(h as Entry);
   }
@@ -155,8 +165,9 @@ export class VirtualTimers implements TimerService {
       this.heap.pop();
       this.t = Math.max(this.t, top.at);
       const cb = top.cb;
-      top.cb = undefined;
-      cb?.();
+      const arg = top.arg;
+      top.cb = top.arg = undefined;
+      cb?.(arg);
     }
     this.t = Math.max(this.t, target);
   }
@@ -202,6 +213,13 @@ export class RealTimers implements TimerService {
     return this.at(this.now() + Math.max(0, delayMs), cb);
   }
 
+  afterCall<A>(delayMs: number, fn: (arg: A) => void, arg: A): TimerHandle {
+    const at = this.now() + Math.max(0, delayMs);
+    const e = this.heap.push(at, fn, arg);
+    if (at < this.armedAt) this.arm();
+    return e;
+  }
+
   cancel(h: TimerHandle | undefined): void {
     if (h) this.heap.remove(h as Entry);
   }
@@ -241,8 +259,9 @@ export class RealTimers implements TimerService {
       if (!top || top.at > now) break;
       this.heap.pop();
       const cb = top.cb;
-      top.cb = undefined;
-      cb?.();
+      const arg = top.arg;
+      top.cb = top.arg = undefined;
+      cb?.(arg);
     }
     this.arm();
   }

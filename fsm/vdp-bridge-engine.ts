@@ -12,7 +12,7 @@ import { validateVsi } from '../pdu/validate.js';
 import { VDP_STATUS_HARD, VDP_STATUS_KEEP, VDP_STATUS_RESPONSE, VDP_RESP_INSUFFICIENT_RESOURCES, type FilterEntry, type VdpEntry, type VsiMode } from '../pdu/types.js';
 import type { TimerHandle, TimerService } from './timers.js';
 import type { TransitionSink } from './transitions.js';
-import { StoredMachine } from './stored.js';
+import { CompiledMachine } from './compiled.js';
 import { EVB_DEFAULTS, evbTimerMs, type EcpLower, type EcpUlp, type EvbOperative, type UlpduOut } from './ulp.js';
 import { bridgeMachine, type BridgeContext, type BridgeDecision, type BridgeEffect, type BridgeEvent, type BridgeState } from './vdp-bridge.js';
 import { filtersEqualForKey, vsiKey, type VsiKey } from './vsi.js';
@@ -31,7 +31,9 @@ export interface BridgeRequestView {
 
 export type BridgePolicy = (req: BridgeRequestView) => BridgeDecision;
 
-export const acceptAll: BridgePolicy = () => ({ action: 'accept' });
+// one decision for every VSI (records keep the last decision; nothing changes it)
+const ACCEPT: BridgeDecision = Object.freeze({ action: 'accept' as const });
+export const acceptAll: BridgePolicy = () => ACCEPT;
 
 export interface BridgeRecord {
   key: VsiKey;
@@ -83,6 +85,8 @@ export function toutKeepAliveMs(op: EvbOperative): number {
 
 /** An entry with PS set asked for exactly its PS/PCP/VID field: the station refuses any change to it (§4.6). */
 function withAssignments(filters: FilterEntry[], d: BridgeDecision): FilterEntry[] {
+  // nothing to assign: the list as it is (entries are replaced, never changed in place)
+  if (d.pcp === undefined && (d.assignVid === undefined || !filters.some((f) => !f.ps && f.vid === 0))) return filters;
   return filters.map((f) => {
     const o = { ...f };
     if (o.ps) return o;
@@ -92,7 +96,7 @@ function withAssignments(filters: FilterEntry[], d: BridgeDecision): FilterEntry
   });
 }
 
-const STORED = new StoredMachine<typeof bridgeMachine, BridgeContext>(bridgeMachine);
+const STORED = new CompiledMachine<typeof bridgeMachine, BridgeContext>(bridgeMachine);
 
 export class VdpBridgeEngine implements EcpUlp {
   private recs = new Map<VsiKey, BridgeRecord>();
@@ -230,7 +234,7 @@ export class VdpBridgeEngine implements EcpUlp {
       this.reply(e, v.mode, VDP_STATUS_RESPONSE | problems[0]!.code);
       return;
     }
-    const key = vsiKey({ ...v, managerId: e.managerId });
+    const key = vsiKey({ managerId: e.managerId, typeId: v.typeId, typeVersion: v.typeVersion, vsiidFormat: v.vsiidFormat, vsiid: v.vsiid });
     let rec = this.recs.get(key);
     if (!rec) {
       if (v.mode === 'deassoc') {
@@ -238,6 +242,9 @@ export class VdpBridgeEngine implements EcpUlp {
         this.reply(e, 'deassoc', VDP_STATUS_RESPONSE);
         return;
       }
+      // manager IDs repeat across thousands of VSIs: records share one copy
+      if (this.lastMgr !== undefined && sameManagerId(e.managerId, this.lastMgr)) e.managerId = this.lastMgr;
+      else this.lastMgr = e.managerId;
       rec = {
         key,
         entry: e,
@@ -257,9 +264,17 @@ export class VdpBridgeEngine implements EcpUlp {
       return;
     }
     rec.lastSeen = this.o.timers.now();
-    const sameFilters = filtersEqualForKey(rec.entry.vsi.filters, v.filters) && rec.entry.vsi.filterFormat === v.filterFormat;
-    if (!sameFilters) rec.entry = e;
-    else rec.entry = { ...e, vsi: { ...e.vsi, filters: rec.state === 'BR_WAITCMD' ? rec.entry.vsi.filters : v.filters } };
+    const old = rec.entry;
+    const sameFilters = filtersEqualForKey(old.vsi.filters, v.filters) && old.vsi.filterFormat === v.filterFormat;
+    if (sameFilters && old !== e) {
+      // the decoded entry is this engine's own (nothing else holds it): take it as the
+      // record's, with the filters confirmed so far and the IDs the record already holds
+      // (equal: they are in the key)
+      if (rec.state === 'BR_WAITCMD') v.filters = old.vsi.filters;
+      v.vsiid = old.vsi.vsiid;
+      e.managerId = old.managerId;
+    }
+    rec.entry = e;
     this.dispatch(rec, { type: 'REQUEST', mode: v.mode, sameFilters });
   }
 
@@ -288,6 +303,19 @@ export class VdpBridgeEngine implements EcpUlp {
     }
   }
 
+  // timer callbacks shared by every VSI (the record is the timer's argument)
+  private readonly rwdExpired = (rec: BridgeRecord): void => {
+    rec.rwdTimer = undefined;
+    this.dispatch(rec, { type: 'RWD_EXPIRED' });
+  };
+
+  private readonly toutKa = (rec: BridgeRecord): void => {
+    rec.toutTimer = undefined;
+    this.dispatch(rec, { type: 'TOUT_KA' });
+  };
+
+  private lastMgr: Uint8Array | undefined;
+
   private stopTimers(r: BridgeRecord): void {
     const t = this.o.timers;
     t.cancel(r.toutTimer);
@@ -302,10 +330,7 @@ export class VdpBridgeEngine implements EcpUlp {
     switch (e) {
       case 'decide': {
         t.cancel(rec.rwdTimer);
-        rec.rwdTimer = t.after(evbTimerMs(this.op.rwd), () => {
-          rec.rwdTimer = undefined;
-          this.dispatch(rec, { type: 'RWD_EXPIRED' });
-        });
+        rec.rwdTimer = t.afterCall(evbTimerMs(this.op.rwd), this.rwdExpired, rec);
         const view: BridgeRequestView = { key: rec.key, mode: rec.ctx.mode, entry: rec.entry, activeVsis: this.active, keepAlive: false };
         let decision = this.policy(view);
         if (decision.action === 'accept' && rec.ctx.mode !== 'deassoc' && this.o.maxVsis !== undefined && rec.ctx.confirmed === null && this.active >= this.o.maxVsis) {
@@ -325,7 +350,7 @@ export class VdpBridgeEngine implements EcpUlp {
       case 'replyAccepted': {
         this.counters.accepted++;
         const filters = d ? withAssignments(rec.entry.vsi.filters, d) : rec.entry.vsi.filters;
-        rec.entry = { ...rec.entry, vsi: { ...rec.entry.vsi, filters } };
+        if (filters !== rec.entry.vsi.filters) rec.entry = { ...rec.entry, vsi: { ...rec.entry.vsi, filters } };
         this.reply(rec.entry, rec.ctx.mode, VDP_STATUS_RESPONSE, filters);
         if (d?.deassocAfterMs !== undefined && rec.ctx.mode !== 'deassoc') {
           t.cancel(rec.deassocTimer);
@@ -359,10 +384,7 @@ export class VdpBridgeEngine implements EcpUlp {
         return;
       case 'startToutKeepAlive':
         t.cancel(rec.toutTimer);
-        rec.toutTimer = t.after(toutKeepAliveMs(this.op), () => {
-          rec.toutTimer = undefined;
-          this.dispatch(rec, { type: 'TOUT_KA' });
-        });
+        rec.toutTimer = t.afterCall(toutKeepAliveMs(this.op), this.toutKa, rec);
         return;
       case 'stopTimers':
         t.cancel(rec.toutTimer);

@@ -1,6 +1,7 @@
 /**
  * The station side of VDP on one port: every VSI's machine (stored as a state name and a
- * small context, advanced with xstate's pure `transition`), one TimerService heap for all
+ * small context, advanced through the table compiled from the xstate machine — fsm/compiled.ts),
+ * one TimerService heap for all
  * timers, and the ECP upper-layer contract — it packs as many VSI TLVs into one ECPDU as
  * fit, in request order so no VSI starves.
  *
@@ -16,10 +17,10 @@ import { PduError } from '../pdu/errors.js';
 import { VDP_STATUS_RESPONSE, type FilterEntry, type VdpEntry, type VsiMode, type VsiTlv } from '../pdu/types.js';
 import type { TimerHandle, TimerService } from './timers.js';
 import type { TransitionSink } from './transitions.js';
-import { StoredMachine } from './stored.js';
+import { CompiledMachine } from './compiled.js';
 import { EVB_DEFAULTS, evbTimerMs, type EcpLower, type EcpUlp, type EvbOperative, type UlpduOut } from './ulp.js';
 import { stationMachine, type StationContext, type StationEffect, type StationEvent, type StationState } from './vdp-station.js';
-import { checkCommand, responseFiltersMatch, VdpCommandError, vsiKey, type Outcome, type VsiKey, type VsiWire } from './vsi.js';
+import { checkCommand, responseFiltersMatch, sameFilterList, VdpCommandError, vsiKey, type Outcome, type VsiKey, type VsiWire } from './vsi.js';
 
 export interface StationRecord {
   key: VsiKey;
@@ -36,17 +37,16 @@ export interface StationRecord {
   /** a command (not a keep-alive) waits for its outcome */
   pendingCmd: boolean;
   cmdAt: number;
-  waiters: ((o: Outcome) => void)[];
+  /** whoever awaits the pending command's outcome (undefined: nobody) */
+  waiters: ((o: Outcome) => void)[] | undefined;
   lastOutcome: Outcome | undefined;
   lastOutcomeAt: number;
   /** opaque data of whoever asked (netlink requester, API client) */
   requester: unknown;
   endedAt: number | undefined;
-  /** filters of the response being processed (for adoptFilters) */
-  returned: FilterEntry[] | undefined;
   /** a command accepted but not yet run through the machine (deferCommands) */
   deferredMode: VsiMode | undefined;
-  /** when its latest request left in an ECPDU */
+  /** when its latest request left in an ECPDU, as a send epoch (see VdpStationEngine.epoch) */
   sentAt: number;
 }
 
@@ -143,7 +143,7 @@ export function respWaitDelayMs(op: EvbOperative): number {
   return 1.5 * (evbTimerMs(op.rwd) + (2 * op.r + 1) * evbTimerMs(op.rte));
 }
 
-const STORED = new StoredMachine<typeof stationMachine, StationContext>(stationMachine);
+const STORED = new CompiledMachine<typeof stationMachine, StationContext>(stationMachine);
 
 export class VdpStationEngine implements EcpUlp {
   private recs = new Map<VsiKey, StationRecord>();
@@ -179,8 +179,18 @@ export class VdpStationEngine implements EcpUlp {
   private packLimit: number;
   private cleanResponses = 0;
   private lastCut = -Infinity;
-  /** the send time of the newest request the bridge has answered */
+  /** the send epoch of the newest request the bridge has answered */
   private lastAnswerSentAt = -Infinity;
+  /**
+   * Send times as small integers: one epoch per distinct TimerService time at which
+   * requests left (times only grow), so comparing epochs is comparing send times, and a
+   * record holds a small integer instead of a boxed double.
+   */
+  private epoch = 0;
+  private epochAt = -Infinity;
+  /** filters of the response being processed, for adoptFilters */
+  private returned: FilterEntry[] | undefined;
+  private returnedFor: StationRecord | undefined;
 
   constructor(private readonly o: StationEngineOptions) {
     this.maxPerEcpdu = o.maxTlvsPerEcpdu && o.maxTlvsPerEcpdu > 0 ? o.maxTlvsPerEcpdu : MAX_PACK;
@@ -280,7 +290,7 @@ export class VdpStationEngine implements EcpUlp {
     }
     if (requester !== undefined) rec.requester = requester;
     const r = rec;
-    const outcome = new Promise<Outcome>((resolve) => r.waiters.push(resolve));
+    const outcome = new Promise<Outcome>((resolve) => (r.waiters ??= []).push(resolve));
     r.pendingCmd = true;
     r.cmdAt = this.o.timers.now();
     if (this.o.deferCommands) {
@@ -354,12 +364,11 @@ export class VdpStationEngine implements EcpUlp {
       queued: false,
       pendingCmd: false,
       cmdAt: 0,
-      waiters: [],
+      waiters: undefined,
       lastOutcome: undefined,
       lastOutcomeAt: 0,
       requester: undefined,
       endedAt: undefined,
-      returned: undefined,
       deferredMode: undefined,
       sentAt: 0,
     };
@@ -414,23 +423,23 @@ export class VdpStationEngine implements EcpUlp {
         return;
       case 'startKeepAlive':
         t.cancel(rec.kaTimer);
-        if (this.linkUp) rec.kaTimer = t.after(evbTimerMs(this.op.rka), () => {
-          rec.kaTimer = undefined;
-          this.dispatch(rec, { type: 'KA_DUE' });
-        });
+        if (this.linkUp) rec.kaTimer = t.afterCall(evbTimerMs(this.op.rka), this.kaDue, rec);
         return;
       case 'stopKeepAlive':
         t.cancel(rec.kaTimer);
         rec.kaTimer = undefined;
         return;
       case 'adoptFilters':
-        if (rec.returned) rec.wire.filters = rec.returned.map((f) => ({ ...f }));
+        // the decoded entries are this engine's own (nothing else holds the decoded response);
+        // an unchanged list (every keep-alive) keeps the entries the record already has
+        if (this.returnedFor === rec && this.returned && !sameFilterList(rec.wire.filters, this.returned)) rec.wire.filters = this.returned;
         this.o.onChange?.();
         return;
       case 'outcomeSuccess': {
         const code = rec.ctx.status & 0x0f;
         if (code !== 0) return this.outcome(rec, { kind: 'bridge-error', mode: rec.ctx.mode, reason: code, keep: (rec.ctx.status & 0x20) !== 0, hard: (rec.ctx.status & 0x10) !== 0, status: rec.ctx.status });
-        return this.outcome(rec, { kind: 'success', mode: rec.ctx.mode === 'deassoc' ? 'deassoc' : (rec.ctx.confirmed ?? rec.ctx.mode), filters: rec.wire.filters.map((f) => ({ ...f })), latencyMs: t.now() - rec.cmdAt });
+        // the record's list is replaced, never changed in place, so the outcome can share it
+        return this.outcome(rec, { kind: 'success', mode: rec.ctx.mode === 'deassoc' ? 'deassoc' : (rec.ctx.confirmed ?? rec.ctx.mode), filters: rec.wire.filters, latencyMs: t.now() - rec.cmdAt });
       }
       case 'outcomeError': {
         const s = rec.ctx.status;
@@ -456,8 +465,8 @@ export class VdpStationEngine implements EcpUlp {
     if (solicited) {
       rec.pendingCmd = false;
       const w = rec.waiters;
-      rec.waiters = [];
-      for (const resolve of w) resolve(o);
+      rec.waiters = undefined;
+      if (w) for (const resolve of w) resolve(o);
     }
     this.o.onOutcome?.(rec, o, solicited);
   }
@@ -467,21 +476,35 @@ export class VdpStationEngine implements EcpUlp {
     if (!this.linkUp) return;
     if (fresh || rec.respTimer === undefined) {
       t.cancel(rec.respTimer);
-      rec.respTimer = t.after(respWaitDelayMs(this.op), () => {
-        rec.respTimer = undefined;
-        t.cancel(rec.resendTimer);
-        rec.resendTimer = undefined;
-        this.dispatch(rec, { type: 'RESP_TIMEOUT' });
-      });
+      rec.respTimer = t.afterCall(respWaitDelayMs(this.op), this.respTimeout, rec);
     }
     t.cancel(rec.resendTimer);
     const base = this.o.resendMs ?? Math.max(50, 20 * evbTimerMs(this.op.rte));
     const delay = Math.min(this.o.maxResendMs ?? 2000, base * 2 ** Math.min(rec.resends, 10));
-    rec.resendTimer = t.after(delay, () => {
-      rec.resendTimer = undefined;
-      this.dispatch(rec, { type: 'RESEND_DUE' });
-    });
+    rec.resendTimer = t.afterCall(delay, this.resendDue, rec);
   }
+
+  // timer callbacks shared by every VSI (the record is the timer's argument)
+  private readonly kaDue = (rec: StationRecord): void => {
+    rec.kaTimer = undefined;
+    this.dispatch(rec, { type: 'KA_DUE' });
+  };
+
+  private readonly respTimeout = (rec: StationRecord): void => {
+    rec.respTimer = undefined;
+    this.o.timers.cancel(rec.resendTimer);
+    rec.resendTimer = undefined;
+    this.dispatch(rec, { type: 'RESP_TIMEOUT' });
+  };
+
+  private readonly resendDue = (rec: StationRecord): void => {
+    rec.resendTimer = undefined;
+    this.dispatch(rec, { type: 'RESEND_DUE' });
+  };
+
+  private readonly reapIfEnded = (rec: StationRecord): void => {
+    if (this.recs.get(rec.key) === rec && rec.state === 'END') this.reap(rec);
+  };
 
   private ended(rec: StationRecord): void {
     const t = this.o.timers;
@@ -496,9 +519,7 @@ export class VdpStationEngine implements EcpUlp {
     this.o.onChange?.();
     // keep the final status readable (libvirt polls; two readers may race) before reaping
     const keepFor = this.o.endedRetentionMs ?? 60_000;
-    t.after(keepFor, () => {
-      if (this.recs.get(rec.key) === rec && rec.state === 'END') this.reap(rec);
-    });
+    t.afterCall(keepFor, this.reapIfEnded, rec);
   }
 
   private reap(rec: StationRecord): void {
@@ -553,10 +574,14 @@ export class VdpStationEngine implements EcpUlp {
     }
     if (entries.length === 0) return undefined;
     const now = this.o.timers.now();
+    if (now !== this.epochAt) {
+      this.epochAt = now;
+      this.epoch++;
+    }
     for (const rec of keys) {
       this.queue.delete(rec);
       rec.queued = false;
-      rec.sentAt = now;
+      rec.sentAt = this.epoch;
       // counted when it goes on the wire, not when due: a keep-alive still queued when a
       // new command arrives is replaced by that command and never sent
       if (!rec.pendingCmd && rec.resends === 0) this.counters.keepAlives++;
@@ -612,7 +637,8 @@ export class VdpStationEngine implements EcpUlp {
   }
 
   private receiveEntry(e: VdpEntry): void {
-    const rec = this.recs.get(vsiKey({ ...e.vsi, managerId: e.managerId }));
+    const v0 = e.vsi;
+    const rec = this.recs.get(vsiKey({ managerId: e.managerId, typeId: v0.typeId, typeVersion: v0.typeVersion, vsiidFormat: v0.vsiidFormat, vsiid: v0.vsiid }));
     if (rec?.deferredMode !== undefined) this.runDeferred(rec);
     if (!rec || rec.state === 'END' || rec.state === 'INIT') {
       this.counters.unknownVsi++;
@@ -636,9 +662,13 @@ export class VdpStationEngine implements EcpUlp {
     this.answered();
     if (rec.sentAt > this.lastAnswerSentAt) this.lastAnswerSentAt = rec.sentAt;
     const filtersOk = v.filterFormat === rec.wire.filterFormat && responseFiltersMatch(rec.wire.filters, v.filters);
-    rec.returned = filtersOk ? v.filters : undefined;
-    this.dispatch(rec, { type: 'RESPONSE', mode: v.mode, status: v.status, filtersOk });
-    rec.returned = undefined;
+    this.returned = filtersOk ? v.filters : undefined;
+    this.returnedFor = rec;
+    try {
+      this.dispatch(rec, { type: 'RESPONSE', mode: v.mode, status: v.status, filtersOk });
+    } finally {
+      this.returned = this.returnedFor = undefined;
+    }
   }
 
   // ------------------------------------------------------------------ queries and persistence

@@ -11,8 +11,9 @@
  *   TXMIT_DEASSOC   TXMIT_DEASSOC + TXMIT_DEAWAIT: station de-associates after a KEEP on a keep-alive
  *   END             END
  *
- * The machine is pure: the engine keeps (state, context) per VSI, advances it with xstate's
- * `transition`, and performs the returned actions (send, timers, outcome, notify). Every
+ * The machine is pure: the engine keeps (state, context) per VSI, advances it with the
+ * transition table compiled from this definition (fsm/compiled.ts, checked against xstate's
+ * `transition`), and performs the returned actions (send, timers, outcome, notify). Every
  * transition carries a reason so logs and replay can say why.
  */
 import { assign, setup } from 'xstate';

@@ -14,6 +14,7 @@
  *   record         + the same or a higher mode       → sent (Assoc → Assoc re-sends, PreAssoc → PreAssoc-RR → Assoc)
  *   filter format or list differs from the record    → EINVAL (de-associate first)
  */
+import { Buffer } from 'node:buffer';
 import { toHex } from '../pdu/bytes.js';
 import { VSI_MODE_TLV, type FilterEntry, type VsiMode } from '../pdu/types.js';
 
@@ -33,23 +34,50 @@ export interface VsiWire {
 
 export type VsiKey = string;
 
-// manager IDs repeat across thousands of VSIs: remember the hex of the last few seen
-let lastMgr: Uint8Array | undefined;
-let lastMgrHex = '';
+const HEXCH = new TextEncoder().encode('0123456789abcdef');
+let kbuf = Buffer.allocUnsafe(128);
 
-function mgrHex(m: Uint8Array): string {
-  if (lastMgr !== undefined && lastMgr.length === m.length) {
-    let same = true;
-    for (let i = 0; i < m.length; i++) if (lastMgr[i] !== m[i]) { same = false; break; }
-    if (same) return lastMgrHex;
+function putHex(b: Uint8Array, p: number): number {
+  for (let i = 0; i < b.length; i++) {
+    const x = b[i]!;
+    kbuf[p++] = HEXCH[x >> 4]!;
+    kbuf[p++] = HEXCH[x & 15]!;
   }
-  lastMgr = m.slice();
-  lastMgrHex = toHex(m);
-  return lastMgrHex;
+  return p;
 }
 
+function putUint(x: number, p: number): number {
+  if (x >= 10) p = putUint(Math.floor(x / 10), p);
+  kbuf[p] = 0x30 + (x % 10);
+  return p + 1;
+}
+
+const plainUint = (x: unknown): x is number => typeof x === 'number' && Number.isInteger(x) && x >= 0 && x <= 0xffffffff;
+
+/**
+ * `<manager ID hex>/<type ID>/<type version>/<VSIID format>/<VSIID hex>`. Written into a
+ * scratch buffer and read out as one flat string: keys live as long as their VSI in both
+ * engines' tables, and a key built by concatenation is a rope of a dozen nodes (~3× the
+ * memory of its 80 characters).
+ */
 export function vsiKey(v: { managerId: Uint8Array; typeId: number; typeVersion: number; vsiidFormat: number; vsiid: Uint8Array }): VsiKey {
-  return `${mgrHex(v.managerId)}/${v.typeId}/${v.typeVersion}/${v.vsiidFormat}/${toHex(v.vsiid)}`;
+  const { managerId: m, typeId, typeVersion, vsiidFormat, vsiid } = v;
+  if (!(m instanceof Uint8Array && vsiid instanceof Uint8Array && plainUint(typeId) && plainUint(typeVersion) && plainUint(vsiidFormat))) {
+    // not wire values (a caller's mistake, refused later): the same text, built the simple way
+    return `${toHex(m)}/${typeId}/${typeVersion}/${vsiidFormat}/${toHex(vsiid)}`;
+  }
+  const need = 2 * (m.length + vsiid.length) + 40;
+  if (kbuf.length < need) kbuf = Buffer.allocUnsafe(need);
+  let p = putHex(m, 0);
+  kbuf[p++] = 0x2f;
+  p = putUint(typeId, p);
+  kbuf[p++] = 0x2f;
+  p = putUint(typeVersion, p);
+  kbuf[p++] = 0x2f;
+  p = putUint(vsiidFormat, p);
+  kbuf[p++] = 0x2f;
+  p = putHex(vsiid, p);
+  return kbuf.toString('latin1', 0, p);
 }
 
 export const MODE_RANK: Record<VsiMode, number> = VSI_MODE_TLV;
@@ -103,6 +131,24 @@ export function responseFiltersMatch(requested: FilterEntry[], returned: FilterE
     if (q.mac !== r.mac || q.groupId !== r.groupId) return false;
     if (q.vid !== 0 && r.vid !== q.vid) return false;
     if (q.ps && (r.ps !== q.ps || r.pcp !== q.pcp || r.vid !== q.vid)) return false;
+  }
+  return true;
+}
+
+/**
+ * The same filter list, field for field and with the same keys in the same order (so it
+ * prints the same): a response that confirms the list the record already holds.
+ */
+export function sameFilterList(a: FilterEntry[], b: FilterEntry[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i]!;
+    const y = b[i]!;
+    if (x.mac !== y.mac || x.groupId !== y.groupId || x.vid !== y.vid || x.pcp !== y.pcp || x.ps !== y.ps) return false;
+    const kx = Object.keys(x);
+    const ky = Object.keys(y);
+    if (kx.length !== ky.length) return false;
+    for (let k = 0; k < kx.length; k++) if (kx[k] !== ky[k]) return false;
   }
   return true;
 }

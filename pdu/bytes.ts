@@ -23,8 +23,21 @@ export function fromHex(s: string): Uint8Array {
 /** MAC addresses travel through the code as 'aa:bb:cc:dd:ee:ff' (lower case): cheap to compare, key and print. */
 export type Mac = string;
 
+const HI: Uint8Array = Uint8Array.from({ length: 256 }, (_, i) => HEX[i]!.charCodeAt(0));
+const LO: Uint8Array = Uint8Array.from({ length: 256 }, (_, i) => HEX[i]!.charCodeAt(1));
+const COLON = 0x3a;
+
+// built in one piece (String.fromCharCode) rather than by concatenation: a concatenated
+// string is a tree of rope nodes that costs ~3× the memory of the flat text it stands for,
+// and decoded MACs are kept for as long as a VSI lives
 export function macToString(b: Uint8Array, off = 0): Mac {
-  return `${HEX[b[off]!]}:${HEX[b[off + 1]!]}:${HEX[b[off + 2]!]}:${HEX[b[off + 3]!]}:${HEX[b[off + 4]!]}:${HEX[b[off + 5]!]}`;
+  const b0 = b[off]!;
+  const b1 = b[off + 1]!;
+  const b2 = b[off + 2]!;
+  const b3 = b[off + 3]!;
+  const b4 = b[off + 4]!;
+  const b5 = b[off + 5]!;
+  return String.fromCharCode(HI[b0]!, LO[b0]!, COLON, HI[b1]!, LO[b1]!, COLON, HI[b2]!, LO[b2]!, COLON, HI[b3]!, LO[b3]!, COLON, HI[b4]!, LO[b4]!, COLON, HI[b5]!, LO[b5]!);
 }
 
 const MAC_RE = /^([0-9a-fA-F]{2})[:-]([0-9a-fA-F]{2})[:-]([0-9a-fA-F]{2})[:-]([0-9a-fA-F]{2})[:-]([0-9a-fA-F]{2})[:-]([0-9a-fA-F]{2})$/;

@@ -34,22 +34,29 @@ export const MAX_FILTERS: Record<number, number> = {
   4: Math.floor((MAX_TLV_VALUE - VSI_TLV_FIXED_LEN) / 12), // 40
 };
 
+// each format's entry is built as one literal (same keys, same order as before: ps, pcp,
+// vid, groupId, mac) so it gets its final shape at once, with no out-of-object properties
 function entry(buf: Uint8Array, o: number, format: number): FilterEntry {
-  let gid: number | undefined;
-  let mac: string | undefined;
-  if (format === FILTER_FORMAT_GROUP_VID || format === FILTER_FORMAT_GROUP_MAC_VID) {
-    gid = ((buf[o]! << 24) >>> 0) + ((buf[o + 1]! << 16) | (buf[o + 2]! << 8) | buf[o + 3]!);
-    o += 4;
+  switch (format) {
+    case FILTER_FORMAT_MAC_VID: {
+      const v = (buf[o + 6]! << 8) | buf[o + 7]!;
+      return { ps: (v & 0x8000) !== 0, pcp: (v >> 12) & 7, vid: v & 0xfff, mac: macToString(buf, o) };
+    }
+    case FILTER_FORMAT_GROUP_VID: {
+      const gid = ((buf[o]! << 24) >>> 0) + ((buf[o + 1]! << 16) | (buf[o + 2]! << 8) | buf[o + 3]!);
+      const v = (buf[o + 4]! << 8) | buf[o + 5]!;
+      return { ps: (v & 0x8000) !== 0, pcp: (v >> 12) & 7, vid: v & 0xfff, groupId: gid };
+    }
+    case FILTER_FORMAT_GROUP_MAC_VID: {
+      const gid = ((buf[o]! << 24) >>> 0) + ((buf[o + 1]! << 16) | (buf[o + 2]! << 8) | buf[o + 3]!);
+      const v = (buf[o + 10]! << 8) | buf[o + 11]!;
+      return { ps: (v & 0x8000) !== 0, pcp: (v >> 12) & 7, vid: v & 0xfff, groupId: gid, mac: macToString(buf, o + 4) };
+    }
+    default: {
+      const v = (buf[o]! << 8) | buf[o + 1]!;
+      return { ps: (v & 0x8000) !== 0, pcp: (v >> 12) & 7, vid: v & 0xfff };
+    }
   }
-  if (format === FILTER_FORMAT_MAC_VID || format === FILTER_FORMAT_GROUP_MAC_VID) {
-    mac = macToString(buf, o);
-    o += 6;
-  }
-  const v = (buf[o]! << 8) | buf[o + 1]!;
-  const e: FilterEntry = { ps: (v & 0x8000) !== 0, pcp: (v >> 12) & 7, vid: v & 0xfff };
-  if (gid !== undefined) e.groupId = gid;
-  if (mac !== undefined) e.mac = mac;
-  return e;
 }
 
 /**

@@ -1,0 +1,222 @@
+/**
+ * The per-VSI machines are flat (atomic states under the root, guarded transitions,
+ * `assign` and named actions, eventless `always` hops): at start-up their xstate definition
+ * is compiled into a lookup table, state × event type → the candidate transitions in
+ * document order, each with its guard, its target, its context assignments and the names
+ * of the actions xstate would execute (exit of the source, the transition's own, entry of
+ * the target, then whatever `always` hop follows). Stepping a VSI is then a table look-up,
+ * the guards and assignments of the machine itself, and no snapshot.
+ *
+ * xstate stays the single source of truth: everything is read from the machine (its state
+ * nodes, transitions, guards and assignment functions), anything the compiler does not
+ * understand (nested or parallel states, history, delays, invoked actors, wildcard events,
+ * raise/sendTo, inline action functions) throws at start-up, and a property test
+ * (test/unit/fsm/compiled.test.ts) checks `step` against xstate's own `transition` (via
+ * StoredMachine) on random states, contexts and events.
+ */
+import type { AnyStateMachine, EventFromLogic } from 'xstate';
+
+interface XTransition {
+  guard?: unknown;
+  target?: readonly XNode[];
+  actions: readonly unknown[];
+  reenter: boolean;
+  source: XNode;
+}
+
+interface XNode {
+  key: string;
+  type: string;
+  parent?: XNode;
+  states: Record<string, XNode>;
+  entry: readonly unknown[];
+  exit: readonly unknown[];
+  transitions: Map<string, XTransition[]>;
+  always?: XTransition[];
+  config: { after?: unknown; invoke?: unknown; history?: unknown };
+}
+
+type Guard<C, E> = (args: { context: C; event: E }, params: undefined) => boolean;
+type Assigner<C, E> = (context: C, event: E) => C;
+
+interface Compiled<C, E> {
+  guard: Guard<C, E> | undefined;
+  /** target state index, or -1 for a targetless transition */
+  target: number;
+  assigns: readonly Assigner<C, E>[];
+  /** action names in xstate's execution order (exit, transition, entry; final-state exits) */
+  effects: readonly string[];
+  /** effects followed by each `always` hop of the target (memo by hop) */
+  chained: Map<Compiled<C, E>, readonly string[]> | undefined;
+}
+
+interface StateEntry<C, E> {
+  name: string;
+  final: boolean;
+  on: Map<string, readonly Compiled<C, E>[]>;
+  always: readonly Compiled<C, E>[] | undefined;
+}
+
+export interface StepResult<C> {
+  value: string;
+  context: C;
+  actions: readonly string[];
+}
+
+const NONE: readonly string[] = Object.freeze([]);
+
+export class CompiledMachine<M extends AnyStateMachine, C extends object> {
+  private readonly states: StateEntry<C, EventFromLogic<M>>[] = [];
+  private readonly index = new Map<string, number>();
+
+  constructor(readonly machine: M) {
+    type E = EventFromLogic<M>;
+    const root = machine.root as unknown as XNode;
+    const guards = (machine.implementations.guards ?? {}) as Record<string, unknown>;
+    const named = (machine.implementations.actions ?? {}) as Record<string, unknown>;
+    const fail = (why: string): never => {
+      throw new Error(`CompiledMachine(${machine.id}): ${why}`);
+    };
+    if (root.transitions.size > 0 || root.always || root.entry.length > 0) fail('root-level transitions or actions are not supported');
+    const nodes = Object.values(root.states);
+    nodes.forEach((n, i) => {
+      if (n.type !== 'atomic' && n.type !== 'final') fail(`state ${n.key} is ${n.type}; only flat machines compile`);
+      if (n.config.after || n.config.invoke) fail(`state ${n.key} has delays or invoked actors`);
+      this.index.set(n.key, i);
+    });
+
+    const guardOf = (g: unknown): Guard<C, E> | undefined => {
+      if (g === undefined) return undefined;
+      if (typeof g === 'string') {
+        const fn = guards[g];
+        if (typeof fn !== 'function') fail(`guard ${g} is not implemented`);
+        return fn as Guard<C, E>;
+      }
+      if (typeof g === 'function' && !('resolve' in g)) return g as Guard<C, E>;
+      return fail('only named or inline predicate guards compile');
+    };
+    // context assignment exactly as xstate's resolveAssign: a partial update merged into a copy
+    const assignerOf = (a: { assignment: unknown }): Assigner<C, E> => {
+      const asg = a.assignment;
+      if (typeof asg === 'function') {
+        const f = asg as (args: { context: C; event: E }, params: undefined) => Partial<C>;
+        return (context, event) => ({ ...context, ...f({ context, event }, undefined) });
+      }
+      const entries = Object.entries(asg as Record<string, unknown>);
+      return (context, event) => {
+        const upd: Record<string, unknown> = {};
+        for (const [k, v] of entries) upd[k] = typeof v === 'function' ? (v as (args: { context: C; event: E }, params: undefined) => unknown)({ context, event }, undefined) : v;
+        return { ...context, ...upd } as C;
+      };
+    };
+    const split = (actions: readonly unknown[], assigns: Assigner<C, E>[], effects: string[]): void => {
+      for (const a of actions) {
+        if (typeof a === 'function') {
+          const fa = a as unknown as { type?: string; assignment?: unknown };
+          if (fa.type === 'xstate.assign') assigns.push(assignerOf(fa as { assignment: unknown }));
+          else fail(`action ${fa.type ?? '(inline)'} is not compilable (only assign and named actions)`);
+        } else if (a && typeof a === 'object' && typeof (a as { type: unknown }).type === 'string') {
+          const o = a as { type: string; params?: unknown };
+          if (o.params !== undefined) fail(`action ${o.type} has params`);
+          if (typeof named[o.type] !== 'function') fail(`action ${o.type} is not implemented`);
+          effects.push(o.type);
+        } else if (typeof a === 'string') {
+          if (typeof named[a] !== 'function') fail(`action ${a} is not implemented`);
+          effects.push(a);
+        } else {
+          fail('unknown action form');
+        }
+      }
+    };
+    const compile = (t: XTransition): Compiled<C, E> => {
+      const src = t.source;
+      const tgt = t.target;
+      if (tgt && tgt.length !== 1) fail(`transition from ${src.key} has ${tgt.length} targets`);
+      const to = tgt?.[0];
+      if (to && to.parent !== root) fail(`target ${to.key} is not a top-level state`);
+      const assigns: Assigner<C, E>[] = [];
+      const effects: string[] = [];
+      // a flat machine exits the source and enters the target unless the transition is
+      // targetless or targets the source itself without `reenter` (xstate's transition domain)
+      const moves = to !== undefined && (to !== src || t.reenter);
+      if (moves) split(src.exit, assigns, effects);
+      split(t.actions, assigns, effects);
+      if (moves) {
+        split(to.entry, assigns, effects);
+        // reaching a top-level final state: xstate runs the exit actions of every active node
+        if (to.type === 'final') {
+          split(to.exit, assigns, effects);
+          split(root.exit, assigns, effects);
+        }
+      }
+      return { guard: guardOf(t.guard), target: to ? this.index.get(to.key)! : -1, assigns, effects: effects.length ? effects : NONE, chained: undefined };
+    };
+    for (const n of nodes) {
+      const on = new Map<string, readonly Compiled<C, E>[]>();
+      for (const [type, list] of n.transitions) {
+        if (type === '*' || type.endsWith('.*')) fail(`wildcard event descriptor ${type} in ${n.key}`);
+        on.set(type, list.map(compile));
+      }
+      const always = n.always?.map(compile);
+      if (always?.some((a) => a.target < 0)) fail(`targetless eventless transition in ${n.key}`);
+      this.states.push({ name: n.key, final: n.type === 'final', on, always });
+    }
+  }
+
+  /** The state names, in definition order. */
+  get stateNames(): string[] {
+    return this.states.map((s) => s.name);
+  }
+
+  private pick(list: readonly Compiled<C, EventFromLogic<M>>[], context: C, event: EventFromLogic<M>): Compiled<C, EventFromLogic<M>> | undefined {
+    for (const t of list) if (t.guard === undefined || t.guard({ context, event }, undefined)) return t;
+    return undefined;
+  }
+
+  /**
+   * Advance a stored (state, context) by one event: the next state, context and the names of
+   * the actions to perform, in order (the same as StoredMachine.step, without a snapshot).
+   * The returned `actions` array is shared: read it, do not keep or change it.
+   */
+  step(value: string, context: C, event: EventFromLogic<M>): StepResult<C> {
+    let si = this.index.get(value);
+    if (si === undefined) throw new Error(`CompiledMachine(${this.machine.id}): unknown state ${value}`);
+    let st = this.states[si]!;
+    if (st.final) return { value, context, actions: NONE };
+    let ctx = context;
+    let actions: readonly string[] = NONE;
+    const cands = st.on.get(event.type);
+    const t = cands && this.pick(cands, ctx, event);
+    if (t) {
+      for (const a of t.assigns) ctx = a(ctx, event);
+      actions = t.effects;
+      if (t.target >= 0) {
+        si = t.target;
+        st = this.states[si]!;
+      }
+    }
+    // eventless hops (xstate selects them after every event, with that event)
+    let first = true;
+    while (st.always && !st.final) {
+      const hop = this.pick(st.always, ctx, event);
+      if (!hop) break;
+      for (const a of hop.assigns) ctx = a(ctx, event);
+      if (first && t) {
+        // the usual case, one hop after a transition: the joined list is kept with the transition
+        const memo = (t.chained ??= new Map());
+        let joined = memo.get(hop);
+        if (!joined) {
+          joined = actions.length === 0 ? hop.effects : hop.effects.length === 0 ? actions : [...actions, ...hop.effects];
+          memo.set(hop, joined);
+        }
+        actions = joined;
+      } else if (hop.effects.length > 0) {
+        actions = actions.length === 0 ? hop.effects : [...actions, ...hop.effects];
+      }
+      first = false;
+      si = hop.target;
+      st = this.states[si]!;
+    }
+    return { value: st.name, context: ctx, actions };
+  }
+}

@@ -1,0 +1,104 @@
+/**
+ * The compiled lookup tables the engines step VSIs with must agree with xstate's own
+ * `transition` (StoredMachine) on every state, context and event: next state, next context
+ * and the actions, in order.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { CompiledMachine } from '../../../fsm/compiled.js';
+import { StoredMachine } from '../../../fsm/stored.js';
+import { stationMachine, type StationContext, type StationEvent } from '../../../fsm/vdp-station.js';
+import { bridgeMachine, type BridgeContext, type BridgeEvent } from '../../../fsm/vdp-bridge.js';
+import type { VsiMode } from '../../../pdu/types.js';
+
+const modes: VsiMode[] = ['preassoc', 'preassoc-rr', 'assoc', 'deassoc'];
+const mode = fc.constantFrom(...modes);
+const confirmed = fc.constantFrom<VsiMode | null>(null, ...modes);
+// status octets that matter: response bit, KEEP, HARD, codes 0..15
+const status = fc.oneof(fc.constant(-1), fc.integer({ min: 0, max: 255 }), fc.constantFrom(0x40, 0x60, 0x50, 0x41, 0x63, 0x52, 0x20, 0x10));
+const reason = fc.constantFrom('created', 'command-assoc', 'bridge-response-success', 'resp-wait-delay-expired', 'keepalive');
+
+const stationEvent: fc.Arbitrary<StationEvent> = fc.oneof(
+  mode.map((m) => ({ type: 'CMD' as const, mode: m })),
+  fc.record({ mode, status, filtersOk: fc.boolean() }).map((r) => ({ type: 'RESPONSE' as const, ...r })),
+  fc.constantFrom<StationEvent>({ type: 'UNSOLICITED_DEASSOC' }, { type: 'RESEND_DUE' }, { type: 'ECP_ABANDONED' }, { type: 'RESP_TIMEOUT' }, { type: 'KA_DUE' }, { type: 'LINK_DOWN' }, { type: 'LINK_UP' }),
+);
+const stationCtx: fc.Arbitrary<StationContext> = fc.record({ mode, confirmed, status, reason });
+
+const decision = fc.record(
+  {
+    action: fc.constantFrom('accept' as const, 'reject' as const, 'keep' as const, 'ignore' as const),
+    reason: fc.integer({ min: 1, max: 15 }),
+    hard: fc.boolean(),
+    assignVid: fc.integer({ min: 0, max: 4095 }),
+    delayMs: fc.integer({ min: 0, max: 100 }),
+  },
+  { requiredKeys: ['action'] },
+);
+const bridgeEvent: fc.Arbitrary<BridgeEvent> = fc.oneof(
+  fc.record({ mode, sameFilters: fc.boolean() }).map((r) => ({ type: 'REQUEST' as const, ...r })),
+  decision.map((d) => ({ type: 'DECIDED' as const, decision: d })),
+  fc.constantFrom<BridgeEvent>({ type: 'RWD_EXPIRED' }, { type: 'TOUT_KA' }),
+  fc.constantFrom('admin-deassoc', 'policy-deassoc-after').map((why) => ({ type: 'ADMIN_DEASSOC' as const, why })),
+);
+const bridgeCtx: fc.Arbitrary<BridgeContext> = fc.record({ mode, confirmed, reason });
+
+function stateNames(m: { root: { states: Record<string, unknown> } }): string[] {
+  return Object.keys(m.root.states);
+}
+
+describe('compiled machines agree with xstate', () => {
+  it('station: every state, context and event (including the transient ASSOC_OR_PRE)', () => {
+    const ref = new StoredMachine<typeof stationMachine, StationContext>(stationMachine);
+    const fast = new CompiledMachine<typeof stationMachine, StationContext>(stationMachine);
+    expect(fast.stateNames).toEqual(stateNames(stationMachine));
+    fc.assert(
+      fc.property(fc.constantFrom(...stateNames(stationMachine)), stationCtx, fc.array(stationEvent, { minLength: 1, maxLength: 6 }), (s0, c0, events) => {
+        let a = { value: s0, context: c0 };
+        let b = { value: s0, context: c0 };
+        for (const ev of events) {
+          const x = ref.step(a.value, a.context, ev);
+          const y = fast.step(b.value, b.context, ev);
+          expect(y.value).toBe(x.value);
+          expect(y.context).toStrictEqual(x.context);
+          expect([...y.actions]).toEqual(x.actions);
+          a = x;
+          b = y;
+        }
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('bridge: every state, context and event (including the transient BR_KEEP)', () => {
+    const ref = new StoredMachine<typeof bridgeMachine, BridgeContext>(bridgeMachine);
+    const fast = new CompiledMachine<typeof bridgeMachine, BridgeContext>(bridgeMachine);
+    expect(fast.stateNames).toEqual(stateNames(bridgeMachine));
+    fc.assert(
+      fc.property(fc.constantFrom(...stateNames(bridgeMachine)), bridgeCtx, fc.array(bridgeEvent, { minLength: 1, maxLength: 6 }), (s0, c0, events) => {
+        let a = { value: s0, context: c0 };
+        let b = { value: s0, context: c0 };
+        for (const ev of events) {
+          const x = ref.step(a.value, a.context, ev);
+          const y = fast.step(b.value, b.context, ev);
+          expect(y.value).toBe(x.value);
+          expect(y.context).toStrictEqual(x.context);
+          expect([...y.actions]).toEqual(x.actions);
+          a = x;
+          b = y;
+        }
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('refuses machines it cannot compile faithfully', async () => {
+    const { createMachine } = await import('xstate');
+    const nested = createMachine({ initial: 'a', states: { a: { initial: 'x', states: { x: {} } } } });
+    expect(() => new CompiledMachine(nested)).toThrow(/flat/);
+    const inline = createMachine({ initial: 'a', states: { a: { on: { GO: { target: 'b', actions: () => {} } } }, b: {} } });
+    expect(() => new CompiledMachine(inline)).toThrow(/not compilable/);
+    const delayed = createMachine({ initial: 'a', states: { a: { after: { 10: 'b' } }, b: {} } });
+    expect(() => new CompiledMachine(delayed)).toThrow(/delays/);
+  });
+});
