@@ -1,34 +1,41 @@
 /**
- * Pass 1 of the replay: records in, compact frame events out. Decodes each LLDP / ECP22 /
- * draft-ECP frame once (other ethertypes and link types are only counted), keeps what the
- * analysis needs (addresses, ECP op/seq/payload, VDP TLVs by name, the EVB TLV) and turns
- * every decoding failure into a `malformed` finding. Never throws.
+ * The replay's decoding stage: records in, compact frame events out, one at a time (nothing
+ * is kept here; the analysis streams). Decodes each LLDP / ECP22 / draft-ECP frame once
+ * (other ethertypes and link types are only counted), keeps what the analysis needs
+ * (sender, ECP op/seq/payload, VDP TLVs as interned items, the EVB TLV) and turns every
+ * decoding failure into a `malformed` finding. Never throws.
+ *
+ * ECP22 frames, nearly all of a VDP capture, take a fast path that reads the headers in
+ * place and gets the VDP items from the intern table (items.ts); whatever that path does
+ * not accept (other protocols, anything malformed) goes through the general decoder
+ * pdu/frame.ts, which also words the errors.
  */
-import { macToString, uuidToString } from '../../pdu/bytes.js';
-import { managerIdText, filterText, VSIID_FORMAT_NAMES, vsiidText } from '../../pdu/describe.js';
+import { macToString } from '../../pdu/bytes.js';
 import { decodeEcp22, decodeEcpDraft } from '../../pdu/ecp.js';
-import { decodeEthernet } from '../../pdu/ethernet.js';
+import { decodeEthernet, MAX_FRAME } from '../../pdu/ethernet.js';
 import { PduError } from '../../pdu/errors.js';
 import { tryDecodeFrame } from '../../pdu/frame.js';
 import { ethernetOf, LINKTYPE_ETHERNET } from '../../pdu/pcap.js';
 import {
+  ECP22_HDR_LEN,
   ECP22_OP_ACK,
   ECP22_OP_REQUEST,
+  ECP22_SUBTYPE_VDP,
   ETH_P_8021AD,
   ETH_P_8021Q,
   ETH_P_ECP22,
   ETH_P_ECP_DRAFT,
   ETH_P_LLDP,
-  VDP_STATUS_HARD,
-  VDP_STATUS_KEEP,
-  VDP_STATUS_RESPONSE,
+  type Ecp22Pdu,
+  type EcpDraftPdu,
   type EvbTlv,
-  type VdpDraftTlv,
-  type VsiMode,
 } from '../../pdu/types.js';
 import { vdpEntries } from '../../pdu/vdp.js';
+import { draftItem, VdpItems, vsiItem, type VdpItem } from './items.js';
 import type { ErrorView, Finding, FrameCounts } from './types.js';
 import { errorView, finding, round3 } from './util.js';
+
+export type { VdpItem } from './items.js';
 
 /** One record handed to the analysis: timestamp in ns since the epoch, frame bytes. */
 export interface ReplayInput {
@@ -40,29 +47,10 @@ export interface ReplayInput {
   linktype?: number;
 }
 
-export interface VdpItem {
-  mode: VsiMode;
-  /** raw status octet (draft VDP: the response octet) */
-  status: number;
-  /** bit 6 of the status octet; undefined for draft VDP (decided by the sender's role) */
-  responseBit: boolean | undefined;
-  reason: number;
-  keep: boolean;
-  hard: boolean;
-  vsiid: string;
-  vsiidFormat: string;
-  managerId: string;
-  typeId: number;
-  typeVersion: number;
-  filters: string[];
-  draft: boolean;
-}
-
 interface EvBase {
   frame: number;
   t: number;
   src: string;
-  dst: string;
   /** decoding failed above the ECP layer (the frame is also reported as malformed) */
   partial: boolean;
 }
@@ -73,28 +61,34 @@ export interface LldpEv extends EvBase {
   evb: EvbTlv | undefined;
 }
 
+export type EcpProto = 'ecp22' | 'ecp-draft';
+
 export interface EcpEv extends EvBase {
   kind: 'ecp';
-  proto: 'ecp22' | 'ecp-draft';
+  proto: EcpProto;
   op: 'req' | 'ack' | 'other';
   seq: number;
   subtype: number;
+  /** the ECP payload (ULPDU); a view into the record, which the drivers (analyze.ts) hand over as a private copy */
   payload: Uint8Array;
-  vdp: VdpItem[];
+  vdp: readonly VdpItem[];
 }
 
 export type FrameEv = LldpEv | EcpEv;
 
 /** A frame that could not be decoded at all (drawn as a mark, not an arrow). */
 export interface MalformedEv {
+  kind: 'malformed';
   frame: number;
   t: number;
   src: string | undefined;
   message: string;
 }
 
-const DRAFT_MODES: VsiMode[] = ['preassoc', 'preassoc-rr', 'assoc', 'deassoc'];
+export type ReplayEv = FrameEv | MalformedEv;
+
 const ANALYSED = new Set([ETH_P_LLDP, ETH_P_ECP22, ETH_P_ECP_DRAFT]);
+const NO_ITEMS: readonly VdpItem[] = [];
 
 /** ethertype after at most one VLAN tag; undefined when the frame is too short to tell */
 function peekEthertype(b: Uint8Array): number | undefined {
@@ -111,63 +105,55 @@ function isoOf(ns: bigint): string | null {
   return new Date(ms).toISOString();
 }
 
-function draftItem(t: VdpDraftTlv): VdpItem | undefined {
-  const mode = DRAFT_MODES[t.mode];
-  if (mode === undefined) return undefined;
-  return {
-    mode,
-    status: t.response,
-    responseBit: undefined,
-    reason: t.response,
-    keep: false,
-    hard: false,
-    vsiid: uuidToString(t.instanceUuid),
-    vsiidFormat: 'UUID',
-    managerId: String(t.managerId),
-    typeId: t.typeId,
-    typeVersion: t.typeVersion,
-    filters: t.filters.map((f) => `${f.mac}/${f.vlan & 0xfff}`),
-    draft: true,
-  };
+/** ratified op field and draft mode octet alike: 0 request, 1 ack */
+function opOf(code: number): EcpEv['op'] {
+  return code === ECP22_OP_REQUEST ? 'req' : code === ECP22_OP_ACK ? 'ack' : 'other';
+}
+
+/** What the analysis takes from a ratified or a draft ECP header. */
+interface EcpHeader {
+  proto: EcpProto;
+  op: EcpEv['op'];
+  seq: number;
+  subtype: number;
+  payload: Uint8Array;
+}
+
+function header22(e: Ecp22Pdu): EcpHeader {
+  return { proto: 'ecp22', op: opOf(e.op), seq: e.sequence, subtype: e.subtype, payload: e.ulpdu };
+}
+
+function headerDraft(e: EcpDraftPdu): EcpHeader {
+  return { proto: 'ecp-draft', op: opOf(e.mode), seq: e.sequence, subtype: e.subtype, payload: e.payload };
 }
 
 /**
- * The same VSIs and manager IDs recur in every keep-alive: their text is made once and the
- * same string object reused (which also makes the per-VSI map lookups hash once).
+ * MAC address text of the few senders in a capture, reused instead of made per frame.
+ * A linear scan: there are a handful of senders; past the limit the text is made each time.
  */
-class TextCache {
-  private vsiids = new Map<string, string>();
-  private mgrs = new Map<string, string>();
+class MacTexts {
+  private hi: number[] = [];
+  private lo: number[] = [];
+  private text: string[] = [];
 
-  private static key(prefix: number, b: Uint8Array): string {
-    return String.fromCharCode(prefix, ...b);
-  }
-
-  vsiid(format: number, id: Uint8Array): string {
-    const k = TextCache.key(format, id);
-    let v = this.vsiids.get(k);
-    if (v === undefined) {
-      if (this.vsiids.size > 200_000) this.vsiids.clear();
-      this.vsiids.set(k, (v = vsiidText(format, id)));
+  of(b: Uint8Array, o: number): string {
+    const hi = (b[o]! << 16) | (b[o + 1]! << 8) | b[o + 2]!;
+    const lo = (b[o + 3]! << 16) | (b[o + 4]! << 8) | b[o + 5]!;
+    for (let i = 0; i < this.text.length; i++) if (this.hi[i] === hi && this.lo[i] === lo) return this.text[i]!;
+    const s = macToString(b, o);
+    if (this.text.length < 64) {
+      this.hi.push(hi);
+      this.lo.push(lo);
+      this.text.push(s);
     }
-    return v;
-  }
-
-  managerId(m: Uint8Array): string {
-    const k = TextCache.key(0, m);
-    let v = this.mgrs.get(k);
-    if (v === undefined) {
-      if (this.mgrs.size > 10_000) this.mgrs.clear();
-      this.mgrs.set(k, (v = managerIdText(m)));
-    }
-    return v;
+    return s;
   }
 }
 
 export class Collector {
-  private readonly text = new TextCache();
-  readonly events: FrameEv[] = [];
-  readonly malformed: MalformedEv[] = [];
+  private readonly items = new VdpItems();
+  private readonly macs = new MacTexts();
+  /** decoding findings (malformed frames, a damaged file) */
   readonly findings: Finding[] = [];
   readonly counts: FrameCounts = { total: 0, analysed: 0, lldp: 0, ecp: 0, ecpDraft: 0, other: 0, malformed: 0, startTime: null, durationMs: 0 };
   private firstNs: bigint | undefined;
@@ -179,7 +165,8 @@ export class Collector {
     return this.maxT;
   }
 
-  push(input: ReplayInput): void {
+  /** The record's event, or undefined when it is not analysed (other ethertype, not Ethernet, decoder bug). */
+  push(input: ReplayInput): ReplayEv | undefined {
     const frame = input.frame ?? this.lastFrame + 1;
     this.lastFrame = frame;
     let ns: bigint;
@@ -197,32 +184,72 @@ export class Collector {
       const e = ethernetOf({ index: frame, time: 0, ns, caplen: bytes.length, origLen: bytes.length, linktype: input.linktype, data: bytes });
       if (!e) {
         this.counts.other++;
-        return;
+        return undefined;
       }
       bytes = e;
     }
     const et = peekEthertype(bytes);
     if (et !== undefined && !ANALYSED.has(et)) {
       this.counts.other++;
-      return;
+      return undefined;
     }
     try {
-      this.decode(frame, t, bytes);
+      const ev = (et === ETH_P_ECP22 ? this.fastEcp22(frame, t, bytes) : undefined) ?? this.decode(frame, t, bytes);
+      if (ev !== undefined && ev.kind !== 'malformed') this.counts.analysed++;
+      return ev;
     } catch (e) {
       // the decoders only throw PduError (tryDecodeFrame catches those); anything else is a replay bug
       this.findings.push(finding('internal-error', 'error', frame, t, `frame ${frame}: replay failed on this frame: ${(e as Error).message}`));
+      return undefined;
     }
   }
 
-  private decode(frame: number, t: number, bytes: Uint8Array): void {
+  /**
+   * A well-formed ECP22 frame, untagged or with one tag, read in place; undefined for
+   * anything else (then decode() takes it). Accepts only what pdu/frame.ts decodeFrame
+   * accepts, with the same result.
+   */
+  private fastEcp22(frame: number, t: number, b: Uint8Array): EcpEv | undefined {
+    if (b.length > MAX_FRAME || b.length < 14) return undefined;
+    let o = 12;
+    const tpid = (b[o]! << 8) | b[o + 1]!;
+    if (tpid === ETH_P_8021Q || tpid === ETH_P_8021AD) o += 4;
+    if (b.length < o + 2 || ((b[o]! << 8) | b[o + 1]!) !== ETH_P_ECP22) return undefined;
+    o += 2;
+    if (b.length - o < ECP22_HDR_LEN) return undefined;
+    const word = (b[o]! << 8) | b[o + 1]!;
+    const op = (word >> 10) & 3;
+    const subtype = word & 0x3ff;
+    let vdp = NO_ITEMS;
+    // decodeFrame decodes VDP only in version-1 VDP requests
+    if (op === ECP22_OP_REQUEST && subtype === ECP22_SUBTYPE_VDP && word >> 12 === 1) {
+      const items = this.items.ofUlpdu(b, o + ECP22_HDR_LEN, b.length);
+      if (items === undefined) return undefined;
+      vdp = items;
+    }
+    this.counts.ecp++;
+    return {
+      kind: 'ecp',
+      frame,
+      t,
+      src: this.macs.of(b, 6),
+      partial: false,
+      proto: 'ecp22',
+      op: opOf(op),
+      seq: (b[o + 2]! << 8) | b[o + 3]!,
+      subtype,
+      payload: b.subarray(o + ECP22_HDR_LEN),
+      vdp,
+    };
+  }
+
+  /** The general decoder: LLDP, draft ECP, and every frame the fast path declined. */
+  private decode(frame: number, t: number, bytes: Uint8Array): ReplayEv | undefined {
     const f = tryDecodeFrame(bytes);
     if (f instanceof PduError) {
       this.counts.malformed++;
       this.findings.push(finding('malformed', 'error', frame, t, `frame ${frame}: ${f.message}`, { error: errorView(f) }));
-      const partial = this.partialEcp(frame, t, bytes);
-      if (partial) this.add(partial);
-      else this.malformed.push({ frame, t, src: bytes.length >= 12 ? macToString(bytes, 6) : undefined, message: f.message });
-      return;
+      return this.partialEcp(frame, t, bytes) ?? { kind: 'malformed', frame, t, src: bytes.length >= 12 ? macToString(bytes, 6) : undefined, message: f.message };
     }
     switch (f.kind) {
       case 'lldp': {
@@ -233,47 +260,11 @@ export class Collector {
           else if (tlv.kind === 'evb' && evb === undefined) evb = tlv;
         }
         this.counts.lldp++;
-        this.add({ kind: 'lldp', frame, t, src: f.eth.src, dst: f.eth.dst, partial: false, ttl, evb });
-        return;
+        return { kind: 'lldp', frame, t, src: f.eth.src, partial: false, ttl, evb };
       }
       case 'ecp22': {
-        const vdp: VdpItem[] = [];
-        if (f.vdp) {
-          for (const e of vdpEntries(f.vdp)) {
-            const s = e.vsi.status;
-            vdp.push({
-              mode: e.vsi.mode,
-              status: s,
-              responseBit: (s & VDP_STATUS_RESPONSE) !== 0,
-              reason: s & 0x0f,
-              keep: (s & VDP_STATUS_KEEP) !== 0,
-              hard: (s & VDP_STATUS_HARD) !== 0,
-              vsiid: this.text.vsiid(e.vsi.vsiidFormat, e.vsi.vsiid),
-              vsiidFormat: VSIID_FORMAT_NAMES[e.vsi.vsiidFormat] ?? `reserved (${e.vsi.vsiidFormat})`,
-              managerId: this.text.managerId(e.managerId),
-              typeId: e.vsi.typeId,
-              typeVersion: e.vsi.typeVersion,
-              filters: e.vsi.filters.map(filterText),
-              draft: false,
-            });
-          }
-        }
-        this.counts.ecp++;
-        this.add({
-          kind: 'ecp',
-          frame,
-          t,
-          src: f.eth.src,
-          dst: f.eth.dst,
-          partial: false,
-          proto: 'ecp22',
-          op: f.ecp.op === ECP22_OP_REQUEST ? 'req' : f.ecp.op === ECP22_OP_ACK ? 'ack' : 'other',
-          seq: f.ecp.sequence,
-          subtype: f.ecp.subtype,
-          payload: f.ecp.ulpdu,
-          vdp,
-        });
-        return;
+        const vdp = f.vdp ? vdpEntries(f.vdp).map((e) => vsiItem(e.vsi, this.items.managerText(e.managerId))) : NO_ITEMS;
+        return this.ecpEv(frame, t, f.eth.src, header22(f.ecp), vdp, false);
       }
       case 'ecp-draft': {
         const vdp: VdpItem[] = [];
@@ -281,54 +272,32 @@ export class Collector {
           const it = draftItem(d);
           if (it) vdp.push(it);
         }
-        this.counts.ecpDraft++;
-        this.add({
-          kind: 'ecp',
-          frame,
-          t,
-          src: f.eth.src,
-          dst: f.eth.dst,
-          partial: false,
-          proto: 'ecp-draft',
-          op: f.ecp.mode === 0 ? 'req' : f.ecp.mode === 1 ? 'ack' : 'other',
-          seq: f.ecp.sequence,
-          subtype: f.ecp.subtype,
-          payload: f.ecp.payload,
-          vdp,
-        });
-        return;
+        return this.ecpEv(frame, t, f.eth.src, headerDraft(f.ecp), vdp, false);
       }
       case 'other':
         this.counts.other++;
-        return;
+        return undefined;
     }
+  }
+
+  private ecpEv(frame: number, t: number, src: string, h: EcpHeader, vdp: readonly VdpItem[], partial: boolean): EcpEv {
+    if (h.proto === 'ecp22') this.counts.ecp++;
+    else this.counts.ecpDraft++;
+    return { kind: 'ecp', frame, t, src, partial, proto: h.proto, op: h.op, seq: h.seq, subtype: h.subtype, payload: h.payload, vdp };
   }
 
   /** A frame whose VDP content is damaged still has a valid ECP header: keep it for ECP sequence/ack analysis. */
   private partialEcp(frame: number, t: number, bytes: Uint8Array): EcpEv | undefined {
     try {
       const { eth, payload, headerLength } = decodeEthernet(bytes);
-      if (eth.ethertype === ETH_P_ECP22) {
-        const ecp = decodeEcp22(payload, headerLength);
-        this.counts.ecp++;
-        const op = ecp.op === ECP22_OP_REQUEST ? 'req' : ecp.op === ECP22_OP_ACK ? 'ack' : 'other';
-        return { kind: 'ecp', frame, t, src: eth.src, dst: eth.dst, partial: true, proto: 'ecp22', op, seq: ecp.sequence, subtype: ecp.subtype, payload: ecp.ulpdu.slice(), vdp: [] };
-      }
-      if (eth.ethertype === ETH_P_ECP_DRAFT) {
-        const ecp = decodeEcpDraft(payload, headerLength);
-        this.counts.ecpDraft++;
-        const op = ecp.mode === 0 ? 'req' : ecp.mode === 1 ? 'ack' : 'other';
-        return { kind: 'ecp', frame, t, src: eth.src, dst: eth.dst, partial: true, proto: 'ecp-draft', op, seq: ecp.sequence, subtype: ecp.subtype, payload: ecp.payload.slice(), vdp: [] };
-      }
+      let h: EcpHeader | undefined;
+      if (eth.ethertype === ETH_P_ECP22) h = header22(decodeEcp22(payload, headerLength));
+      else if (eth.ethertype === ETH_P_ECP_DRAFT) h = headerDraft(decodeEcpDraft(payload, headerLength));
+      if (h) return this.ecpEv(frame, t, eth.src, { ...h, payload: h.payload.slice() }, NO_ITEMS, true);
     } catch {
       // not even the ECP header: a plain malformed frame
     }
     return undefined;
-  }
-
-  private add(ev: FrameEv): void {
-    this.counts.analysed++;
-    this.events.push(ev);
   }
 
   /** The record source failed (truncated or damaged file, gzip error): keep what was read, report it. */

@@ -6,8 +6,8 @@
  * reuse (same seq, different payload: a receiver drops it as a duplicate).
  */
 import { bytesEqual } from '../../pdu/bytes.js';
-import type { EcpEv } from './collect.js';
-import type { Roles } from './roles.js';
+import type { EcpEv, EcpProto } from './collect.js';
+import type { Ends } from './roles.js';
 import type { EcpDirection, EcpduView, EcpSection, Finding } from './types.js';
 import { finding, fmtMs, round3, stats } from './util.js';
 
@@ -23,28 +23,47 @@ interface Ecpdu {
 interface Dir {
   view: EcpDirection;
   mac: string;
-  proto: 'ecp22' | 'ecp-draft';
+  proto: EcpProto;
   cur: Ecpdu | undefined;
   history: Ecpdu[];
   lastSeq: number | undefined;
   lastSeqFrame: number;
   latencies: number[];
-  /** every ECPDU with its content, made into text only if it is listed */
-  all: { view: EcpduView; content: () => string }[];
+  /** the ECPDUs an ACK can still reach (the current one and the history), oldest first; content is made into text only if listed */
+  open: Open[];
+}
+
+interface Open {
+  view: EcpduView;
+  content: () => string;
 }
 
 export type ReqOutcome = 'new' | 'retransmission' | 'duplicate';
 
 const HISTORY = 8;
 
+/**
+ * An ECPDU is listed with a late ACK when its ACK latency exceeds the ack timer at the end
+ * of the capture, but the tracker settles each ECPDU as soon as no ACK can reach it any
+ * more (so it keeps only the last few), before that timer is known. It decides with the
+ * ack timer of the moment (or `listAbove`, the end-of-capture one when an earlier pass
+ * found it) and remembers the latencies its decisions hinged on, so that `listingHolds`
+ * can tell at the end whether the end-of-capture timer gives the same list.
+ */
 export class EcpTracker {
-  private dirs = new Map<string, Dir>();
+  /** by protocol, then by sender (no key string to build per frame) */
+  private dirs: Record<EcpProto, Map<string, Dir>> = { ecp22: new Map(), 'ecp-draft': new Map() };
+  /** the largest ACK latency left out as on time, the smallest listed as late */
+  private maxOnTime = -Infinity;
+  private minLate = Infinity;
 
   constructor(
-    private readonly roles: Roles,
+    private readonly roles: Ends,
     private readonly findings: Finding[],
     /** list every ECPDU (default: only those with a retransmission, duplicate, missing or late ACK) */
     private readonly full = false,
+    /** the ack timer to judge late ACKs by, when known in advance */
+    private readonly listAbove?: number,
   ) {}
 
   private name(mac: string, proto: string): string {
@@ -53,9 +72,8 @@ export class EcpTracker {
     return `${from === 'other' ? `other(${mac})` : from}->${to}${proto === 'ecp-draft' ? ' (draft ECP)' : ''}`;
   }
 
-  private dir(mac: string, proto: 'ecp22' | 'ecp-draft'): Dir {
-    const key = `${mac}|${proto}`;
-    let d = this.dirs.get(key);
+  private dir(mac: string, proto: EcpProto): Dir {
+    let d = this.dirs[proto].get(mac);
     if (!d) {
       d = {
         view: {
@@ -82,9 +100,9 @@ export class EcpTracker {
         lastSeq: undefined,
         lastSeqFrame: 0,
         latencies: [],
-        all: [],
+        open: [],
       };
-      this.dirs.set(key, d);
+      this.dirs[proto].set(mac, d);
     }
     return d;
   }
@@ -155,14 +173,14 @@ export class EcpTracker {
     const view: EcpduView = { seq: ev.seq, frame: ev.frame, timeMs: ev.t, frames: [ev.frame], acks: [], content: '' };
     d.cur = { seq: ev.seq, payload: ev.payload, view, txTimes: [ev.t], lastTxAcked: false };
     d.view.ecpdus++;
-    d.all.push({ view, content });
+    d.open.push({ view, content });
     return 'new';
   }
 
   /** An ACK from `ev.src` acknowledges the peer's ECPDUs. Returns true when it is late. */
   onAck(ev: EcpEv, ackTimerMs: number): boolean {
     const peer = this.roles.peerOf(ev.src);
-    const d = peer ? this.dirs.get(`${peer}|${ev.proto}`) : undefined;
+    const d = peer ? this.dirs[ev.proto].get(peer) : undefined;
     const who = this.roles.endOf(ev.src);
     const dn = d?.view.direction ?? `?->${who}`;
     const target = d?.cur?.seq === ev.seq ? d.cur : d?.history.find((e) => e.seq === ev.seq);
@@ -196,7 +214,11 @@ export class EcpTracker {
 
   private close(d: Dir, e: Ecpdu, ackTimerMs: number, maxRetries: number, endT: number | undefined): void {
     d.history.push(e);
-    if (d.history.length > HISTORY) d.history.shift();
+    if (d.history.length > HISTORY) {
+      d.history.shift();
+      // out of every ACK's reach: its view is final, list it or let it go
+      this.settle(d, d.open.shift()!, ackTimerMs);
+    }
     if (e.view.acks.length > 0) {
       d.view.acked++;
       return;
@@ -225,24 +247,38 @@ export class EcpTracker {
     );
   }
 
+  /** An ECPDU whose view can change no more: listed (with its content) when eventful or in full mode. */
+  private settle(d: Dir, e: Open, ackTimerMs: number): void {
+    const v = e.view;
+    if (!this.full && v.frames.length === 1 && v.acks.length === 1) {
+      const latency = v.acks[0]!.latencyMs;
+      if (latency <= (this.listAbove ?? ackTimerMs)) {
+        this.maxOnTime = Math.max(this.maxOnTime, latency);
+        return;
+      }
+      this.minLate = Math.min(this.minLate, latency);
+    }
+    v.content = e.content();
+    d.view.list.push(v);
+  }
+
+  /** whether the ECPDU lists came out as the end-of-capture ack timer `ackTimerMs` makes them */
+  listingHolds(ackTimerMs: number): boolean {
+    return this.maxOnTime <= ackTimerMs && this.minLate > ackTimerMs;
+  }
+
   finish(endT: number, ackTimerMs: number, maxRetries: number): EcpSection {
     const order = (d: Dir): string => {
       const e = this.roles.endOf(d.mac);
       return `${e === 'station' ? 0 : e === 'bridge' ? 1 : 2}|${d.mac}|${d.proto}`;
     };
-    const dirs = [...this.dirs.values()].sort((a, b) => (order(a) < order(b) ? -1 : order(a) > order(b) ? 1 : 0));
+    const dirs = [...this.dirs.ecp22.values(), ...this.dirs['ecp-draft'].values()].sort((a, b) => (order(a) < order(b) ? -1 : order(a) > order(b) ? 1 : 0));
     for (const d of dirs) {
       if (d.cur) this.close(d, d.cur, ackTimerMs, maxRetries, endT);
       d.cur = undefined;
       d.view.ackLatencyMs = stats(d.latencies);
-      for (const e of d.all) {
-        const v = e.view;
-        if (this.full || v.frames.length > 1 || v.acks.length !== 1 || v.acks[0]!.latencyMs > ackTimerMs) {
-          v.content = e.content();
-          d.view.list.push(v);
-        }
-      }
-      d.all = [];
+      for (const e of d.open) this.settle(d, e, ackTimerMs);
+      d.open = [];
     }
     return { directions: dirs.map((d) => d.view) };
   }

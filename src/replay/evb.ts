@@ -83,6 +83,7 @@ export class EvbTracker {
   private st: SideState;
   private br: SideState;
   private cached: { op: EvbOperative; source: string } | undefined;
+  private cachedTimers: EvbTimers | undefined;
 
   constructor(
     station: string | null,
@@ -105,6 +106,11 @@ export class EvbTracker {
     else r = { op: EVB_DEFAULTS, source: 'defaults' };
     this.cached = r;
     return r;
+  }
+
+  /** the timers of the operative values now (the analysis asks for every frame; they change only with an EVB TLV) */
+  timers(): EvbTimers {
+    return (this.cachedTimers ??= timersOf(this.operative().op));
   }
 
   onLldp(ev: LldpEv, end: 'station' | 'bridge' | 'other'): void {
@@ -132,6 +138,7 @@ export class EvbTracker {
     const before = me.last;
     me.last = t;
     this.cached = undefined;
+    this.cachedTimers = undefined;
     const expectedMode = me.role === 'station' ? EVB_MODE_STATION : EVB_MODE_BRIDGE;
     if (t.evbMode !== expectedMode && !me.modeReported) {
       me.modeReported = true;

@@ -1,17 +1,17 @@
 /**
  * Records of a capture file or buffer for the replay. pcap/pcapng/gzip parsing is
- * pdu/pcap.ts (`PcapParser`) and src/pcap/file.ts (`readPcapFile`); what is added here:
- * when the parser stops at a damaged record, the records completed in the same chunk are
- * recovered by parsing again up to the damaged offset (the parser reports the failing
- * unit's absolute offset, and everything before it is complete), so a damaged capture
- * loses nothing before the damage. The error is then rethrown for the caller to report.
+ * pdu/pcap.ts (`PcapParser`); what is added here: records come in batches, one per chunk
+ * read (a generator step per record cost more than the parsing), and when the parser
+ * stops at a damaged record, the records completed in the same chunk are recovered by
+ * parsing again up to the damaged offset (the parser reports the failing unit's absolute
+ * offset, and everything before it is complete), so a damaged capture loses nothing
+ * before the damage. The error is then rethrown for the caller to report.
  */
 import { createReadStream } from 'node:fs';
 import { createGunzip, gunzipSync } from 'node:zlib';
 import type { Readable } from 'node:stream';
 import { PduError } from '../../pdu/errors.js';
 import { PcapParser, type PcapRecord } from '../../pdu/pcap.js';
-import { readPcapFile } from '../pcap/file.js';
 
 function recoverable(e: unknown): e is PduError {
   return e instanceof PduError && e.layer === 'pcap' && e.code !== 'truncated' && e.offset > 0;
@@ -39,30 +39,40 @@ async function firstTwo(path: string): Promise<Uint8Array> {
   return Buffer.concat(parts);
 }
 
-/** Streamed (a large capture is never held whole); gzip detected by magic. */
-export async function* recordsOfFile(path: string): AsyncGenerator<PcapRecord> {
+/** The file's octets in 1 MiB chunks, gunzipped when it starts with the gzip magic. */
+async function chunksOf(path: string): Promise<Readable> {
+  const head = await firstTwo(path);
+  const stream: Readable = createReadStream(path, { highWaterMark: 1 << 20 });
+  return head[0] === 0x1f && head[1] === 0x8b ? stream.pipe(createGunzip()) : stream;
+}
+
+/** Streamed in batches (a large capture is never held whole); gzip detected by magic. */
+export async function* recordBatchesOfFile(path: string): AsyncGenerator<PcapRecord[]> {
   let yielded = 0;
   try {
-    for await (const r of readPcapFile(path)) {
-      yielded++;
-      yield r;
+    const p = new PcapParser();
+    for await (const chunk of await chunksOf(path)) {
+      const recs = p.push(chunk as Uint8Array);
+      yielded += recs.length;
+      if (recs.length > 0) yield recs;
     }
+    p.end();
   } catch (e) {
     if (recoverable(e)) {
-      const head = await firstTwo(path);
-      let stream: Readable = createReadStream(path, { highWaterMark: 1 << 20 });
-      if (head[0] === 0x1f && head[1] === 0x8b) stream = stream.pipe(createGunzip());
+      const stream = await chunksOf(path);
       const p = new PcapParser();
       let fed = 0;
       let n = 0;
+      const rest: PcapRecord[] = [];
       for await (const chunk of stream) {
         const c = chunk as Uint8Array;
         const take = Math.min(c.length, e.offset - fed);
-        for (const r of p.push(c.subarray(0, take))) if (++n > yielded) yield r;
+        for (const r of p.push(c.subarray(0, take))) if (++n > yielded) rest.push(r);
         fed += take;
         if (fed >= e.offset) break;
       }
       stream.destroy();
+      if (rest.length > 0) yield rest;
     }
     throw e;
   }

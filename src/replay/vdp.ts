@@ -11,7 +11,7 @@
 import { describeStatus, reasonText, statusShort, VSI_TLV_NAMES } from '../../pdu/describe.js';
 import type { VsiMode } from '../../pdu/types.js';
 import type { EcpEv, VdpItem } from './collect.js';
-import type { EvbTimers, Finding, TimelineEntry, VsiReport } from './types.js';
+import type { EvbTimers, Finding, TimelineEntry, TimelineKind, VsiReport } from './types.js';
 import { finding, fmtMs, round3 } from './util.js';
 
 const WAIT: Record<VsiMode, string> = { preassoc: 'PREASSOC_WAIT', 'preassoc-rr': 'PREASSOC_RR_WAIT', assoc: 'ASSOC_WAIT', deassoc: 'DEASSOC_WAIT' };
@@ -19,6 +19,7 @@ const CONFIRMED: Record<VsiMode, string> = { preassoc: 'PREASSOCIATED', 'preasso
 const ALIVE = new Set(['PREASSOCIATED', 'PREASSOCIATED_RR', 'ASSOCIATED']);
 
 interface Pending {
+  vsi: Vsi;
   mode: VsiMode;
   frame: number;
   t: number;
@@ -60,16 +61,58 @@ function modeName(m: VsiMode): string {
   return VSI_TLV_NAMES[m] ?? m;
 }
 
+/** statusShort of each status octet, made once: every request and response needs one */
+const STATUS_TEXT: string[] = [];
+
 function statusText(it: VdpItem): string {
   if (it.draft) return it.reason === 0 ? 'success' : reasonText(it.reason);
-  return statusShort(it.status) || 'request';
+  return (STATUS_TEXT[it.status] ??= statusShort(it.status) || 'request');
 }
+
+/** The first open (not answered) request with `timedOut` as given: of `mode`, else any when `anyMode`. */
+function pickPending(pending: readonly Pending[], mode: VsiMode, anyMode: boolean, timedOut: boolean): Pending | undefined {
+  let first: Pending | undefined;
+  for (const p of pending) {
+    if (p.answered || p.timedOut !== timedOut) continue;
+    if (p.mode === mode) return p;
+    first ??= p;
+  }
+  return anyMode ? first : undefined;
+}
+
+/** answered, given up on, or dropped by an unsolicited De-Associate: no deadline to watch any more */
+function done(p: Pending): boolean {
+  return p.answered || p.timedOut || !p.vsi.pending.includes(p);
+}
+
+/** `pending` without `p`, in place (these lists hold one or two entries; splice is the slow way) */
+function remove(pending: Pending[], p: Pending): void {
+  const i = pending.indexOf(p);
+  if (i < 0) return;
+  for (let j = i + 1; j < pending.length; j++) pending[j - 1] = pending[j]!;
+  pending.pop();
+}
+
+/** A station request's timeline entry (made field by field: a spread from a shared base per request cost more than the rest of it). */
+function requestEntry(ev: EcpEv, it: VdpItem, kind: TimelineKind, note?: string): TimelineEntry {
+  return { frame: ev.frame, timeMs: ev.t, kind, from: 'station', mode: modeName(it.mode), status: it.status, statusText: statusText(it), seq: ev.seq, note };
+}
+
+const NO_TAGS: readonly VdpTag[] = [];
+const RESPONSE: readonly VdpTag[] = ['response'];
+const ERROR_RESPONSE: readonly VdpTag[] = ['response', 'error-response'];
+const UNSOLICITED: readonly VdpTag[] = ['unsolicited-deassoc'];
 
 export class VdpTracker {
   private vsis = new Map<string, Vsi>();
-  /** pending response deadlines, sorted; entries before `head` are done */
-  private deadlines: { at: number; vsi: Vsi; p: Pending }[] = [];
+  /**
+   * Requests waiting for a response, sorted by deadline; entries before `head` are done.
+   * Answered ones are dropped in batches (`compact`) rather than kept until their deadline:
+   * respWaitDelay is seconds of capture, tens of thousands of requests.
+   */
+  private deadlines: Pending[] = [];
   private head = 0;
+  private compactAt = 64;
   private firstStationRequestT: number | undefined;
 
   constructor(
@@ -88,7 +131,7 @@ export class VdpTracker {
           managerId: it.managerId,
           typeId: it.typeId,
           typeVersion: it.typeVersion,
-          filters: it.filters,
+          filters: [...it.filters],
           finalState: 'NONE',
           requests: 0,
           keepalives: 0,
@@ -193,13 +236,10 @@ export class VdpTracker {
 
   /** Respond-wait deadlines that passed before `t`: the station gives up (lldpad: END). */
   flush(t: number, timers: EvbTimers): void {
-    while (this.head < this.deadlines.length && this.deadlines[this.head]!.at < t) {
-      const { vsi, p } = this.deadlines[this.head++]!;
-      if (this.head > 4096 && this.head * 2 > this.deadlines.length) {
-        this.deadlines = this.deadlines.slice(this.head);
-        this.head = 0;
-      }
-      if (p.answered || p.timedOut || !vsi.pending.includes(p)) continue;
+    while (this.head < this.deadlines.length && this.deadlines[this.head]!.deadline < t) {
+      const p = this.deadlines[this.head++]!;
+      const vsi = p.vsi;
+      if (done(p)) continue;
       p.timedOut = true;
       const what = p.kind === 'keepalive' ? 'keep-alive' : 'request';
       this.findings.push(
@@ -213,11 +253,23 @@ export class VdpTracker {
     }
   }
 
-  private addDeadline(vsi: Vsi, p: Pending): void {
-    const d = { at: p.deadline, vsi, p };
-    let i = this.deadlines.length;
-    while (i > this.head && this.deadlines[i - 1]!.at > p.deadline) i--;
-    this.deadlines.splice(i, 0, d);
+  private addDeadline(p: Pending): void {
+    if (this.deadlines.length >= this.compactAt) this.compact();
+    const q = this.deadlines;
+    let i = q.length;
+    while (i > this.head && q[i - 1]!.deadline > p.deadline) i--;
+    // nearly always the latest deadline (respWaitDelay is the same for every request)
+    if (i === q.length) q.push(p);
+    else q.splice(i, 0, p);
+  }
+
+  /** drop the entries flush() would skip (that never changes back), keeping the order */
+  private compact(): void {
+    const live: Pending[] = [];
+    for (let i = this.head; i < this.deadlines.length; i++) if (!done(this.deadlines[i]!)) live.push(this.deadlines[i]!);
+    this.deadlines = live;
+    this.head = 0;
+    this.compactAt = Math.max(64, 2 * live.length);
   }
 
   private checkKeepAlive(v: Vsi, frame: number, t: number, timers: EvbTimers): void {
@@ -235,11 +287,11 @@ export class VdpTracker {
   }
 
   /** One VDP TLV of a new ECPDU; `from` is the sender's role. */
-  onItem(ev: EcpEv, it: VdpItem, from: 'station' | 'bridge' | 'other', timers: EvbTimers): VdpTag[] {
+  onItem(ev: EcpEv, it: VdpItem, from: 'station' | 'bridge' | 'other', timers: EvbTimers): readonly VdpTag[] {
     const isResponse = it.responseBit ?? from === 'bridge';
     if (from === 'other') {
       this.findings.push(finding('role-violation', 'info', ev.frame, ev.t, `VDP ${modeName(it.mode)} for VSI ${it.vsiid} from ${ev.src}, which is neither the station nor the bridge: not analysed`, { vsiid: it.vsiid }));
-      return [];
+      return NO_TAGS;
     }
     if (from === 'station' && !isResponse) return this.request(ev, it, timers);
     if (from === 'bridge' && isResponse) return this.response(ev, it, timers);
@@ -251,44 +303,46 @@ export class VdpTracker {
         vsiid: it.vsiid,
       }),
     );
-    return [];
+    return NO_TAGS;
   }
 
-  private request(ev: EcpEv, it: VdpItem, timers: EvbTimers): VdpTag[] {
+  private request(ev: EcpEv, it: VdpItem, timers: EvbTimers): readonly VdpTag[] {
     const v = this.get(it);
     this.firstStationRequestT ??= ev.t;
     this.checkKeepAlive(v, ev.frame, ev.t, timers);
-    const waiting = v.pending.find((p) => !p.answered && !p.timedOut && p.mode === it.mode);
-    const base = { frame: ev.frame, timeMs: ev.t, from: 'station' as const, mode: modeName(it.mode), status: it.status, statusText: statusText(it), seq: ev.seq };
-    v.lastReq = { frame: ev.frame, t: ev.t };
+    const waiting = pickPending(v.pending, it.mode, false, false);
+    if (v.lastReq) {
+      v.lastReq.frame = ev.frame;
+      v.lastReq.t = ev.t;
+    } else v.lastReq = { frame: ev.frame, t: ev.t };
     if (it.mode === 'deassoc') v.lastDeassocReq = ev.frame;
     if (waiting) {
-      this.entry(v, { ...base, kind: 'resend', note: `sent again, the request at frame ${waiting.frame} has no response yet` });
-      return [];
+      this.entry(v, requestEntry(ev, it, 'resend', `sent again, the request at frame ${waiting.frame} has no response yet`));
+      return NO_TAGS;
     }
     const keepalive = v.confirmed === it.mode && v.state === CONFIRMED[it.mode] && ALIVE.has(v.state);
-    const p: Pending = { mode: it.mode, frame: ev.frame, t: ev.t, kind: keepalive ? 'keepalive' : 'request', deadline: ev.t + timers.respWaitDelayMs, timedOut: false, answered: false };
+    const p: Pending = { vsi: v, mode: it.mode, frame: ev.frame, t: ev.t, kind: keepalive ? 'keepalive' : 'request', deadline: ev.t + timers.respWaitDelayMs, timedOut: false, answered: false };
     v.pending.push(p);
-    this.addDeadline(v, p);
+    this.addDeadline(p);
     if (keepalive) {
       v.report.keepalives++;
-      if (!this.runKeepAlive(v, { ...base, kind: 'keepalive' })) this.entry(v, { ...base, kind: 'keepalive' });
+      const e = requestEntry(ev, it, 'keepalive');
+      if (!this.runKeepAlive(v, e)) this.entry(v, e);
     } else {
       v.report.requests++;
-      this.entry(v, { ...base, kind: 'request' });
+      this.entry(v, requestEntry(ev, it, 'request'));
       this.move(v, WAIT[it.mode], ev.frame, ev.t, 'station-request');
     }
     v.everRequested = true;
-    return [];
+    return NO_TAGS;
   }
 
-  private response(ev: EcpEv, it: VdpItem, timers: EvbTimers): VdpTag[] {
+  private response(ev: EcpEv, it: VdpItem, timers: EvbTimers): readonly VdpTag[] {
     const v = this.get(it);
     v.report.responses++;
-    const tags: VdpTag[] = ['response'];
-    const open = v.pending.filter((p) => !p.answered);
-    const pick = (l: Pending[]): Pending | undefined => l.find((p) => p.mode === it.mode) ?? (it.reason !== 0 ? l[0] : undefined);
-    const p = pick(open.filter((q) => !q.timedOut)) ?? pick(open.filter((q) => q.timedOut));
+    let tags = RESPONSE;
+    // an error response answers the oldest open request when none of its mode is open
+    const p = pickPending(v.pending, it.mode, it.reason !== 0, false) ?? pickPending(v.pending, it.mode, it.reason !== 0, true);
     const latency = p ? ev.t - p.t : undefined;
     const respEntry: TimelineEntry = { frame: ev.frame, timeMs: ev.t, kind: 'response', from: 'bridge', mode: modeName(it.mode), status: it.status, statusText: statusText(it), seq: ev.seq, latencyMs: latency };
     if (
@@ -302,13 +356,13 @@ export class VdpTracker {
       this.runResponse(v, respEntry)
     ) {
       p.answered = true;
-      v.pending = v.pending.filter((q) => q !== p);
+      remove(v.pending, p);
       v.confirmed = it.mode === 'deassoc' ? undefined : it.mode;
       return tags;
     }
     this.entry(v, respEntry);
     if (it.reason !== 0) {
-      tags.push('error-response');
+      tags = ERROR_RESPONSE;
       const st = describeStatus(it.status);
       const flags = `${it.keep ? '; KEEP: the previous state is kept' : ''}${it.hard ? '; HARD: not transient' : ''}`;
       this.findings.push(
@@ -351,7 +405,7 @@ export class VdpTracker {
       return tags;
     }
     p.answered = true;
-    v.pending = v.pending.filter((q) => q !== p);
+    remove(v.pending, p);
     if (p.timedOut || latency! > timers.respWaitDelayMs) {
       this.findings.push(
         finding('late-response', 'warning', ev.frame, ev.t, `VSI ${it.vsiid}: ${modeName(it.mode)} response ${fmtMs(latency!)} after the ${p.kind === 'keepalive' ? 'keep-alive' : 'request'} at frame ${p.frame}, later than respWaitDelay ${fmtMs(timers.respWaitDelayMs)}${p.timedOut ? ' (the station had already given up)' : ''}`, {
@@ -375,7 +429,7 @@ export class VdpTracker {
     return tags;
   }
 
-  private unsolicited(ev: EcpEv, it: VdpItem, timers: EvbTimers): VdpTag[] {
+  private unsolicited(ev: EcpEv, it: VdpItem, timers: EvbTimers): readonly VdpTag[] {
     const v = this.get(it);
     this.checkKeepAlive(v, ev.frame, ev.t, timers);
     this.entry(v, { frame: ev.frame, timeMs: ev.t, kind: 'unsolicited-deassoc', from: 'bridge', mode: modeName(it.mode), status: it.status, statusText: statusText(it), seq: ev.seq });
@@ -393,7 +447,7 @@ export class VdpTracker {
     v.pending = [];
     this.move(v, 'END', ev.frame, ev.t, 'bridge-deassoc');
     v.confirmed = undefined;
-    return ['unsolicited-deassoc'];
+    return UNSOLICITED;
   }
 
   finish(endT: number, timers: EvbTimers): VsiReport[] {

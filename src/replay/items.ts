@@ -1,0 +1,216 @@
+/**
+ * VDP TLVs as the replay's `VdpItem`s. A capture repeats the same VSI TLVs over and over
+ * (every keep-alive, every response), so an item is made once per distinct (Manager ID,
+ * VSI TLV octets) and the same immutable object is handed out for every repeat: a repeat
+ * costs a hash over the TLV's octets instead of a decode and leaves no garbage behind.
+ */
+import { uuidToString } from '../../pdu/bytes.js';
+import { filterText, managerIdText, VSIID_FORMAT_NAMES, vsiidText } from '../../pdu/describe.js';
+import { PduError } from '../../pdu/errors.js';
+import {
+  VDP_STATUS_HARD,
+  VDP_STATUS_KEEP,
+  VDP_STATUS_RESPONSE,
+  VDP_TLV_DEASSOC,
+  VDP_TLV_END,
+  VDP_TLV_MGRID,
+  VDP_TLV_ORG,
+  VDP_TLV_PREASSOC,
+  VSI_TLV_MODE,
+  type VdpDraftTlv,
+  type VsiMode,
+  type VsiTlv,
+} from '../../pdu/types.js';
+import { decodeVsiTlv } from '../../pdu/vdp.js';
+
+export interface VdpItem {
+  readonly mode: VsiMode;
+  /** raw status octet (draft VDP: the response octet) */
+  readonly status: number;
+  /** bit 6 of the status octet; undefined for draft VDP (decided by the sender's role) */
+  readonly responseBit: boolean | undefined;
+  readonly reason: number;
+  readonly keep: boolean;
+  readonly hard: boolean;
+  readonly vsiid: string;
+  readonly vsiidFormat: string;
+  readonly managerId: string;
+  readonly typeId: number;
+  readonly typeVersion: number;
+  readonly filters: readonly string[];
+  readonly draft: boolean;
+}
+
+/** A VDP22 VSI TLV with the text of the Manager ID that applies to it. */
+export function vsiItem(t: VsiTlv, managerId: string): VdpItem {
+  const s = t.status;
+  return {
+    mode: t.mode,
+    status: s,
+    responseBit: (s & VDP_STATUS_RESPONSE) !== 0,
+    reason: s & 0x0f,
+    keep: (s & VDP_STATUS_KEEP) !== 0,
+    hard: (s & VDP_STATUS_HARD) !== 0,
+    vsiid: vsiidText(t.vsiidFormat, t.vsiid),
+    vsiidFormat: VSIID_FORMAT_NAMES[t.vsiidFormat] ?? `reserved (${t.vsiidFormat})`,
+    managerId,
+    typeId: t.typeId,
+    typeVersion: t.typeVersion,
+    filters: t.filters.map(filterText),
+    draft: false,
+  };
+}
+
+/** A draft VDP TLV; its mode octet 0..3 is the VDP22 TLV type 1..4 minus one. Reserved modes give no item. */
+export function draftItem(t: VdpDraftTlv): VdpItem | undefined {
+  const mode = VSI_TLV_MODE[t.mode + 1];
+  if (mode === undefined) return undefined;
+  return {
+    mode,
+    status: t.response,
+    responseBit: undefined,
+    reason: t.response,
+    keep: false,
+    hard: false,
+    vsiid: uuidToString(t.instanceUuid),
+    vsiidFormat: 'UUID',
+    managerId: String(t.managerId),
+    typeId: t.typeId,
+    typeVersion: t.typeVersion,
+    filters: t.filters.map((f) => `${f.mac}/${f.vlan & 0xfff}`),
+    draft: true,
+  };
+}
+
+interface Slot<V> {
+  key: Uint8Array;
+  value: V;
+  next: Slot<V> | undefined;
+}
+
+/**
+ * Values keyed by a run of octets, looked up in place: FNV-1a over the octets, then an
+ * octet compare. No key object is made on a lookup (building a string key per VSI TLV
+ * was once the replay's largest single cost). Cleared when it reaches `limit` entries so
+ * a capture of ever-new TLVs cannot grow it without bound.
+ */
+export class ByteTable<V> {
+  private slots = new Map<number, Slot<V>>();
+  private n = 0;
+
+  constructor(private readonly limit: number) {}
+
+  static hash(b: Uint8Array, start: number, end: number): number {
+    let h = 0x811c9dc5;
+    for (let i = start; i < end; i++) h = Math.imul(h ^ b[i]!, 0x01000193);
+    return h;
+  }
+
+  get(h: number, b: Uint8Array, start: number, end: number): V | undefined {
+    const len = end - start;
+    for (let s = this.slots.get(h); s !== undefined; s = s.next) {
+      const k = s.key;
+      if (k.length !== len) continue;
+      let i = 0;
+      while (i < len && k[i] === b[start + i]) i++;
+      if (i === len) return s.value;
+    }
+    return undefined;
+  }
+
+  set(h: number, b: Uint8Array, start: number, end: number, value: V): void {
+    if (this.n >= this.limit) {
+      this.slots.clear();
+      this.n = 0;
+    }
+    // a copy (a Buffer's slice() would be a view of the whole chunk read)
+    this.slots.set(h, { key: new Uint8Array(b.subarray(start, end)), value, next: this.slots.get(h) });
+    this.n++;
+  }
+}
+
+interface Manager {
+  text: string;
+  /** items by VSI TLV octets (header included: the TLV type is the mode) */
+  items: ByteTable<VdpItem>;
+}
+
+const MANAGER_ID_LEN = 16;
+const NO_ITEMS: readonly VdpItem[] = [];
+
+/** Interned items of VDP22 ULPDUs. */
+export class VdpItems {
+  private managers = new ByteTable<Manager>(10_000);
+  /** VSI TLVs before any Manager ID TLV: pdu/vdp.ts vdpEntries gives them 16 zero octets */
+  private readonly noManager: Manager = { text: managerIdText(new Uint8Array(MANAGER_ID_LEN)), items: new ByteTable(200_000) };
+
+  /** The text of a Manager ID (same cache as the ULPDU walk, for the general decoder's entries). */
+  managerText(m: Uint8Array): string {
+    return this.manager(m, 0).text;
+  }
+
+  private manager(b: Uint8Array, at: number): Manager {
+    const end = at + MANAGER_ID_LEN;
+    const h = ByteTable.hash(b, at, end);
+    let m = this.managers.get(h, b, at, end);
+    if (m === undefined) {
+      m = { text: managerIdText(b.subarray(at, end)), items: new ByteTable(200_000) };
+      this.managers.set(h, b, at, end, m);
+    }
+    return m;
+  }
+
+  /**
+   * The VSI TLVs of a VDP22 ULPDU (b[start..end), padding included) as items, or undefined
+   * when the ULPDU is not well formed; the caller then decodes the frame with the general
+   * decoder, which names the problem. The walk is pdu/vdp.ts decodeVdpUlpdu + vdpEntries
+   * (stop at End or a lone zero octet; a Manager ID TLV applies to the VSI TLVs after it;
+   * organisational and unknown TLVs carry nothing the replay uses).
+   */
+  ofUlpdu(b: Uint8Array, start: number, end: number): readonly VdpItem[] | undefined {
+    let out: VdpItem[] | undefined;
+    let mgr = this.noManager;
+    let p = start;
+    while (p < end) {
+      if (end - p < 2) {
+        if (b[p] === 0) break;
+        return undefined;
+      }
+      const type = b[p]! >> 1;
+      const len = ((b[p]! & 1) << 8) | b[p + 1]!;
+      if (type === VDP_TLV_END) break;
+      const next = p + 2 + len;
+      if (next > end) return undefined;
+      if (type >= VDP_TLV_PREASSOC && type <= VDP_TLV_DEASSOC) {
+        const it = this.vsi(mgr, type, b, p, next);
+        if (it === undefined) return undefined;
+        (out ??= []).push(it);
+      } else if (type === VDP_TLV_MGRID) {
+        if (len !== MANAGER_ID_LEN) return undefined;
+        mgr = this.manager(b, p + 2);
+      } else if (type === VDP_TLV_ORG && len < 3) {
+        return undefined;
+      }
+      p = next;
+    }
+    return out ?? NO_ITEMS;
+  }
+
+  /** the item of the VSI TLV at b[at..end) (header included); undefined when it does not decode */
+  private vsi(mgr: Manager, type: number, b: Uint8Array, at: number, end: number): VdpItem | undefined {
+    const h = ByteTable.hash(b, at, end);
+    let it = mgr.items.get(h, b, at, end);
+    if (it === undefined) {
+      let t: VsiTlv;
+      try {
+        t = decodeVsiTlv(type, b, at + 2, end - at - 2, at);
+      } catch (e) {
+        if (e instanceof PduError) return undefined;
+        throw e;
+      }
+      it = vsiItem(t, mgr.text);
+      mgr.items.set(h, b, at, end, it);
+    }
+    return it;
+  }
+}
