@@ -105,7 +105,8 @@ describe('EVB negotiation', () => {
     a.receive(peerBridge({}));
     a.receive(undefined); // an LLDPDU without the EVB TLV
     expect(a.state).toBe('EVB_WAIT_PEER');
-    expect(ops).toEqual([22, 24, 20]);
+    // pushed on each change and again when negotiation completes with values equal to ours
+    expect(ops).toEqual([22, 24, 20, 20]);
     expect(ready).toEqual([true, false, true, false]);
     expect(log.map((r) => `${r.from}->${r.to}:${r.reason}`)).toEqual([
       'EVB_WAIT_PEER->EVB_NEGOTIATED:peer-evb-tlv',
