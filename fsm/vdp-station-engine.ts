@@ -713,11 +713,20 @@ export class VdpStationEngine implements EcpUlp {
   }
 
   exportState(): PersistedVsi[] {
-    this.flushAllDeferred();
-    const out: PersistedVsi[] = [];
+    return [...this.exportStateChunks(Infinity)].flat();
+  }
+
+  /**
+   * The VSIs to keep across a restart, `size` at a time, so the state file can be built over
+   * several event-loop turns. Deferred commands are saved in their commanded mode without
+   * being run (running them all here would undo the slicing of a burst).
+   */
+  *exportStateChunks(size = 1000): Generator<PersistedVsi[]> {
+    let out: PersistedVsi[] = [];
     for (const r of this.recs.values()) {
-      if (r.state === 'END' || r.state === 'INIT') continue;
-      const mode = r.pendingCmd ? r.ctx.mode : (r.ctx.confirmed ?? r.ctx.mode);
+      const deferred = r.deferredMode;
+      if (deferred === undefined && (r.state === 'END' || r.state === 'INIT')) continue;
+      const mode = deferred ?? (r.pendingCmd ? r.ctx.mode : (r.ctx.confirmed ?? r.ctx.mode));
       if (mode === 'deassoc') continue;
       const p: PersistedVsi = {
         managerId: toHex(r.wire.managerId),
@@ -732,8 +741,12 @@ export class VdpStationEngine implements EcpUlp {
       };
       if (r.requester !== undefined) p.requester = r.requester;
       out.push(p);
+      if (out.length >= size) {
+        yield out;
+        out = [];
+      }
     }
-    return out;
+    yield out;
   }
 
   /** Restore VSIs after a restart: each is re-sent in its saved mode. Bad entries are skipped and returned. */

@@ -6,6 +6,7 @@
  * Mode 0600: it names every VM on the host.
  */
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
 export const STATE_VERSION = 1;
@@ -64,51 +65,142 @@ export function writeStateAtomic(path: string, state: Omit<StateFile, 'version' 
   }
 }
 
+/** Per interface, the records to save, in chunks (consumed over several event-loop turns). */
+export type StateSource = () => [iface: string, chunks: Iterable<unknown[]>][];
+
 /**
  * Coalesces many changes into one write: a burst of 10,000 associations must not write
- * the file 10,000 times, but a change must reach the disk within `delayMs`.
+ * the file 10,000 times, but a change must reach the disk within `delayMs`. Serialising
+ * 10,000 VSIs takes ~100 ms of CPU and fsync can take as long again, so a write never
+ * holds the event loop: the records are serialised a chunk per turn and the file is
+ * written, synced and renamed on the thread pool. One write runs at a time; changes
+ * made meanwhile are written by the next one.
  */
 export class StateWriter {
   private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private dirty = false;
+  private seq = 0;
   writes = 0;
   failures = 0;
+  /** CPU time on the event loop of the last write (serialisation), ms */
+  lastWriteMs = 0;
 
   constructor(
     private readonly path: string,
-    private readonly collect: () => Record<string, unknown>,
+    private readonly source: StateSource,
     private readonly onError: (e: Error) => void,
     private readonly delayMs = 200,
   ) {}
 
-  /** how long the last write blocked the event loop */
-  lastWriteMs = 0;
-
   markDirty(): void {
-    if (this.timer) return;
-    // a big table takes long to serialise and fsync: space the writes so that writing
-    // takes at most a fifth of the time (10,000 VSIs ≈ 1 MB ≈ 20 ms → every 200 ms; 100,000 → every 1 s or more)
+    this.dirty = true;
+    if (this.timer || this.running) return;
+    // space the writes so that serialising takes at most a fifth of the loop's time
     this.timer = setTimeout(
       () => {
         this.timer = undefined;
-        this.flush();
+        void this.writeAsync();
       },
       Math.max(this.delayMs, 5 * this.lastWriteMs),
     );
   }
 
+  /** resolves when no write is running or due */
+  async idle(): Promise<void> {
+    while (this.running) await this.running;
+  }
+
+  private writeAsync(): Promise<void> {
+    this.dirty = false;
+    const run = this.serialise()
+      .then((text) => writeTextAtomic(this.path, text, this.seq++))
+      .then(
+        () => {
+          this.writes++;
+        },
+        (e: unknown) => {
+          this.failures++;
+          this.onError(e as Error);
+        },
+      )
+      .finally(() => {
+        this.running = undefined;
+        if (this.dirty) this.markDirty();
+      });
+    this.running = run;
+    return run;
+  }
+
+  /** the file's text, built a chunk per event-loop turn */
+  private async serialise(): Promise<string> {
+    let cpu = 0;
+    let t = performance.now();
+    const parts: string[] = [`{"version":${STATE_VERSION},"writtenAt":${JSON.stringify(new Date().toISOString())},"interfaces":{`];
+    let firstIface = true;
+    for (const [name, chunks] of this.source()) {
+      parts.push(`${firstIface ? '' : ','}${JSON.stringify(name)}:[`);
+      firstIface = false;
+      let first = true;
+      for (const chunk of chunks) {
+        if (chunk.length > 0) {
+          const json = JSON.stringify(chunk);
+          parts.push((first ? '' : ',') + json.slice(1, -1));
+          first = false;
+        }
+        cpu += performance.now() - t;
+        await new Promise<void>((r) => setImmediate(r));
+        t = performance.now();
+      }
+      parts.push(']');
+    }
+    parts.push('}}');
+    const text = parts.join('');
+    this.lastWriteMs = cpu + performance.now() - t;
+    return text;
+  }
+
+  /** Write now, synchronously (shutdown): waits for nothing, so call `idle()` first. */
   flush(): void {
     if (this.timer) {
       clearTimeout(this.timer);
       this.timer = undefined;
     }
-    const t0 = performance.now();
+    this.dirty = false;
     try {
-      writeStateAtomic(this.path, { interfaces: this.collect() });
+      const interfaces: Record<string, unknown> = {};
+      for (const [name, chunks] of this.source()) interfaces[name] = [...chunks].flat();
+      writeStateAtomic(this.path, { interfaces });
       this.writes++;
-      this.lastWriteMs = performance.now() - t0;
     } catch (e) {
       this.failures++;
       this.onError(e as Error);
     }
+  }
+}
+
+/** The atomic write of `writeStateAtomic` on the thread pool. */
+async function writeTextAtomic(path: string, text: string, seq: number): Promise<void> {
+  const dir = dirname(path);
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const tmp = `${path}.tmp-${process.pid}-${seq}`;
+  try {
+    const fh = await open(tmp, 'w', 0o600);
+    try {
+      await fh.writeFile(text);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await rename(tmp, path);
+  } catch (e) {
+    await rm(tmp, { force: true });
+    throw e;
+  }
+  const dh = await open(dir, 'r');
+  try {
+    await dh.sync();
+  } finally {
+    await dh.close();
   }
 }

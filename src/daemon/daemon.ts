@@ -163,9 +163,9 @@ export class Daemon implements ApiHandler {
     }
   }
 
-  private collectState(): Record<string, unknown> {
-    const out: Record<string, unknown> = {};
-    for (const [n, rt] of this.ifaces) if (rt.station) out[n] = rt.station.exportState();
+  private collectState(): [string, Iterable<unknown[]>][] {
+    const out: [string, Iterable<unknown[]>][] = [];
+    for (const [n, rt] of this.ifaces) if (rt.station) out.push([n, rt.station.exportStateChunks()]);
     return out;
   }
 
@@ -173,6 +173,7 @@ export class Daemon implements ApiHandler {
     if (this.stopping) return;
     this.stopping = true;
     if (this.cfg.deassocOnShutdown) await this.deassocAll();
+    await this.state.idle();
     this.state.flush();
     for (const rt of this.ifaces.values()) rt.stop();
     for (const c of this.captures) c.close();

@@ -41,12 +41,69 @@ describe('state file', () => {
     const d = tmp();
     const path = join(d, 'state.json');
     let n = 0;
-    const w = new StateWriter(path, () => ({ eth0: { n: ++n } }), (e) => {
+    const w = new StateWriter(path, () => [['eth0', [[{ n: ++n }]]]], (e) => {
       throw e;
     }, 20);
     for (let i = 0; i < 1000; i++) w.markDirty();
     await new Promise((r) => setTimeout(r, 80));
+    await w.idle();
     expect(w.writes).toBe(1);
-    expect(readState(path)?.interfaces).toEqual({ eth0: { n: 1 } });
+    expect(readState(path)?.interfaces).toEqual({ eth0: [{ n: 1 }] });
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+  });
+
+  it('serialises a chunk per event-loop turn and writes the same file as a synchronous flush', async () => {
+    const d = tmp();
+    const path = join(d, 'state.json');
+    let turns = 0;
+    let spinning = true;
+    const spin = (): void => {
+      turns++;
+      if (spinning) setImmediate(spin);
+    };
+    spin();
+    const seen: number[] = [];
+    function* chunks(iface: number): Generator<unknown[]> {
+      for (let c = 0; c < 5; c++) {
+        seen.push(turns);
+        yield Array.from({ length: 3 }, (_, i) => ({ iface, c, i }));
+      }
+      yield [];
+    }
+    const w = new StateWriter(path, () => [['eth0', chunks(0)], ['eth1', chunks(1)]], (e) => {
+      throw e;
+    }, 1);
+    w.markDirty();
+    await new Promise((r) => setTimeout(r, 20));
+    await w.idle();
+    spinning = false;
+    // other work ran between the chunks
+    expect(new Set(seen).size).toBeGreaterThan(3);
+    const asyncText = readState(path)!.interfaces;
+    expect((asyncText['eth0'] as unknown[]).length).toBe(15);
+    expect((asyncText['eth1'] as unknown[]).length).toBe(15);
+    w.flush();
+    expect(readState(path)!.interfaces).toEqual(asyncText);
+    expect(readdirSync(d)).toEqual(['state.json']);
+  });
+
+  it('a change during a write is written by the next one; a failing write is counted and leaves no temp file', async () => {
+    const d = tmp();
+    const path = join(d, 'state.json');
+    let v = 1;
+    const w = new StateWriter(path, () => [['eth0', [[{ v }]]]], () => {}, 1);
+    w.markDirty();
+    await new Promise((r) => setTimeout(r, 5));
+    v = 2;
+    w.markDirty();
+    await new Promise((r) => setTimeout(r, 50));
+    await w.idle();
+    expect(readState(path)?.interfaces).toEqual({ eth0: [{ v: 2 }] });
+    const bad = new StateWriter(join(path, 'not-a-dir', 'state.json'), () => [['eth0', [[{ v }]]]], () => {}, 1);
+    bad.markDirty();
+    await new Promise((r) => setTimeout(r, 20));
+    await bad.idle();
+    expect(bad.failures).toBe(1);
+    expect(readdirSync(d)).toEqual(['state.json']);
   });
 });
