@@ -29,6 +29,21 @@ const PCAPNG_SHB = 0x0a0d0d0a;
 const BOM = 0x1a2b3c4d;
 const MAX_RECORD = 256 * 1024 * 1024;
 
+/**
+ * Receives the records of `PcapParser.scan` in place: no copy of the octets, no object
+ * per record, no bigint arithmetic for classic pcap.
+ */
+export interface PcapRecordSink {
+  /**
+   * One record, its octets `buf[start..end)`: a view into a chunk given to scan() (or into
+   * a copy the parser made of a record that spans chunks), valid for as long as the caller
+   * leaves its chunks unchanged. The timestamp is `sec` seconds + `nsec` nanoseconds since
+   * the epoch (classic pcap, exact as numbers); from pcapng it is `ns` (exact, as in
+   * `PcapRecord`) and `sec`/`nsec` are NaN.
+   */
+  record(buf: Uint8Array, start: number, end: number, linktype: number, index: number, sec: number, nsec: number, ns: bigint | undefined): void;
+}
+
 interface NgIface {
   linktype: number;
   /** ticks per second */
@@ -52,13 +67,7 @@ export class PcapParser {
   private index = 0;
 
   push(chunk: Uint8Array): PcapRecord[] {
-    if (this.buf.length === 0) this.buf = chunk;
-    else {
-      const b = new Uint8Array(this.buf.length + chunk.length);
-      b.set(this.buf);
-      b.set(chunk, this.buf.length);
-      this.buf = b;
-    }
+    this.append(chunk);
     const out: PcapRecord[] = [];
     let p = 0;
     for (;;) {
@@ -69,6 +78,53 @@ export class PcapParser {
     this.buf = this.buf.subarray(p);
     this.off += p;
     return out;
+  }
+
+  private append(chunk: Uint8Array): void {
+    if (this.buf.length === 0) this.buf = chunk;
+    else {
+      const b = new Uint8Array(this.buf.length + chunk.length);
+      b.set(this.buf);
+      b.set(chunk, this.buf.length);
+      this.buf = b;
+    }
+  }
+
+  /**
+   * push() for readers that take records in place (the replay): each completed record goes
+   * to `sink` as soon as it is parsed. The same records as push() gives, but on an error
+   * the records before the failing unit have already been delivered (push() throws them
+   * away with the chunk).
+   */
+  scan(chunk: Uint8Array, sink: PcapRecordSink): void {
+    this.append(chunk);
+    const b = this.buf;
+    let p = 0;
+    try {
+      for (;;) {
+        if (this.format === 'pcap') {
+          // classic pcap records, the bulk of a capture: read in place (as step() does)
+          const avail = b.length - p;
+          if (avail < 16) break;
+          const sec = this.u32(p);
+          const frac = this.u32(p + 4);
+          const caplen = this.u32(p + 8);
+          if (caplen > MAX_RECORD) throw new PduError('pcap', 'bad-length', 'record.caplen', this.off + p + 8, `record length ${caplen} is implausible`);
+          if (avail < 16 + caplen) break;
+          sink.record(b, p + 16, p + 16 + caplen, this.linktype, ++this.index, sec, this.nsRes ? frac : frac * 1000, undefined);
+          p += 16 + caplen;
+          continue;
+        }
+        const out: PcapRecord[] = [];
+        const used = this.step(p, out);
+        for (const r of out) sink.record(r.data, 0, r.data.length, r.linktype, r.index, NaN, NaN, r.ns);
+        if (used === 0) break;
+        p += used;
+      }
+    } finally {
+      this.buf = this.buf.subarray(p);
+      this.off += p;
+    }
   }
 
   /** Call at end of input: leftover octets mean a truncated file. */

@@ -10,18 +10,13 @@
  * from the first pass.
  */
 import { createReadStream } from 'node:fs';
-import type { PcapRecord } from '../../pdu/pcap.js';
 import type { ReplayInput } from './collect.js';
 import { ReplayPass, type AnalyzeOptions, type Known } from './pass.js';
-import { recordBatchesOfFile, recordsOfBytes } from './source.js';
+import { scanBytes, scanFile } from './source.js';
 import type { ReplayResult } from './types.js';
 
 export type { ReplayInput } from './collect.js';
 export type { AnalyzeOptions } from './pass.js';
-
-export function inputOf(r: PcapRecord): ReplayInput {
-  return { ts: r.ns, bytes: r.data, frame: r.index, linktype: r.linktype };
-}
 
 /** A source's records (copies: a source may reuse its buffers) and how it ended, to feed a second pass. */
 interface Kept {
@@ -80,7 +75,7 @@ export function analyzeSync(source: Iterable<ReplayInput>, opts: AnalyzeOptions 
 function passOverBytes(buf: Uint8Array, opts: AnalyzeOptions, known?: Known): ReplayPass {
   const pass = new ReplayPass(opts, known);
   try {
-    for (const r of recordsOfBytes(buf)) pass.push(inputOf(r));
+    scanBytes(buf, pass);
   } catch (e) {
     pass.fail(e);
   }
@@ -96,7 +91,7 @@ export function analyzeBytes(buf: Uint8Array, opts: AnalyzeOptions = {}): Replay
 async function passOverFile(path: string, opts: AnalyzeOptions, known?: Known): Promise<ReplayPass> {
   const pass = new ReplayPass(opts, known);
   try {
-    for await (const batch of recordBatchesOfFile(path)) for (const r of batch) pass.push(inputOf(r));
+    await scanFile(path, pass);
   } catch (e) {
     pass.fail(e);
   }

@@ -31,7 +31,7 @@ import {
   type EvbTlv,
 } from '../../pdu/types.js';
 import { vdpEntries } from '../../pdu/vdp.js';
-import { draftItem, VdpItems, vsiItem, type VdpItem } from './items.js';
+import { VdpItems, type VdpItem } from './items.js';
 import type { ErrorView, Finding, FrameCounts } from './types.js';
 import { errorView, finding, round3 } from './util.js';
 
@@ -69,8 +69,13 @@ export interface EcpEv extends EvBase {
   op: 'req' | 'ack' | 'other';
   seq: number;
   subtype: number;
-  /** the ECP payload (ULPDU); a view into the record, which the drivers (analyze.ts) hand over as a private copy */
-  payload: Uint8Array;
+  /**
+   * the ECP payload (ULPDU) is `bytes[payloadStart..payloadEnd)`: the record's octets, which
+   * the drivers (analyze.ts) hand over as a private copy or as a view nothing writes to
+   */
+  bytes: Uint8Array;
+  payloadStart: number;
+  payloadEnd: number;
   vdp: readonly VdpItem[];
 }
 
@@ -91,12 +96,12 @@ const ANALYSED = new Set([ETH_P_LLDP, ETH_P_ECP22, ETH_P_ECP_DRAFT]);
 const NO_ITEMS: readonly VdpItem[] = [];
 
 /** ethertype after at most one VLAN tag; undefined when the frame is too short to tell */
-function peekEthertype(b: Uint8Array): number | undefined {
-  if (b.length < 14) return undefined;
-  const et = (b[12]! << 8) | b[13]!;
+function peekEthertype(b: Uint8Array, start: number, end: number): number | undefined {
+  if (end - start < 14) return undefined;
+  const et = (b[start + 12]! << 8) | b[start + 13]!;
   if (et !== ETH_P_8021Q && et !== ETH_P_8021AD) return et;
-  if (b.length < 18) return undefined;
-  return (b[16]! << 8) | b[17]!;
+  if (end - start < 18) return undefined;
+  return (b[start + 16]! << 8) | b[start + 17]!;
 }
 
 function isoOf(ns: bigint): string | null {
@@ -157,6 +162,9 @@ export class Collector {
   readonly findings: Finding[] = [];
   readonly counts: FrameCounts = { total: 0, analysed: 0, lldp: 0, ecp: 0, ecpDraft: 0, other: 0, malformed: 0, startTime: null, durationMs: 0 };
   private firstNs: bigint | undefined;
+  /** the first record's time as numbers (NaN: it came as a bigint) */
+  private firstSec = NaN;
+  private firstNsec = 0;
   private lastFrame = 0;
   private maxT = 0;
   captureError: ErrorView | undefined;
@@ -167,34 +175,42 @@ export class Collector {
 
   /** The record's event, or undefined when it is not analysed (other ethertype, not Ethernet, decoder bug). */
   push(input: ReplayInput): ReplayEv | undefined {
-    const frame = input.frame ?? this.lastFrame + 1;
-    this.lastFrame = frame;
     let ns: bigint;
     if (typeof input.ts === 'bigint') ns = input.ts;
     else ns = Number.isFinite(input.ts) ? BigInt(Math.round(input.ts)) : 0n;
-    if (this.firstNs === undefined) {
-      this.firstNs = ns;
-      this.counts.startTime = isoOf(ns);
-    }
-    const t = round3(Number(ns - this.firstNs) / 1e6);
+    const b = input.bytes;
+    return this.record(b, 0, b.length, input.linktype ?? LINKTYPE_ETHERNET, input.frame ?? this.lastFrame + 1, NaN, NaN, ns);
+  }
+
+  /**
+   * push() for a record in place (pdu/pcap.ts PcapRecordSink): octets `buf[start..end)`,
+   * timestamp `sec` s + `nsec` ns, or `ns` when the seconds are NaN.
+   */
+  record(buf: Uint8Array, start: number, end: number, linktype: number, frame: number, sec: number, nsec: number, ns: bigint | undefined): ReplayEv | undefined {
+    this.lastFrame = frame;
+    const t = this.timeOf(sec, nsec, ns);
     if (t > this.maxT) this.maxT = t;
     this.counts.total++;
-    let bytes = input.bytes;
-    if (input.linktype !== undefined && input.linktype !== LINKTYPE_ETHERNET) {
-      const e = ethernetOf({ index: frame, time: 0, ns, caplen: bytes.length, origLen: bytes.length, linktype: input.linktype, data: bytes });
+    let bytes = buf;
+    if (linktype !== LINKTYPE_ETHERNET) {
+      const data = buf.subarray(start, end);
+      const e = ethernetOf({ index: frame, time: 0, ns: ns ?? 0n, caplen: data.length, origLen: data.length, linktype, data });
       if (!e) {
         this.counts.other++;
         return undefined;
       }
       bytes = e;
+      start = 0;
+      end = e.length;
     }
-    const et = peekEthertype(bytes);
+    const et = peekEthertype(bytes, start, end);
     if (et !== undefined && !ANALYSED.has(et)) {
       this.counts.other++;
       return undefined;
     }
     try {
-      const ev = (et === ETH_P_ECP22 ? this.fastEcp22(frame, t, bytes) : undefined) ?? this.decode(frame, t, bytes);
+      let ev: ReplayEv | undefined = et === ETH_P_ECP22 ? this.fastEcp22(frame, t, bytes, start, end) : undefined;
+      if (ev === undefined) ev = this.decode(frame, t, start === 0 && end === bytes.length ? bytes : bytes.subarray(start, end));
       if (ev !== undefined && ev.kind !== 'malformed') this.counts.analysed++;
       return ev;
     } catch (e) {
@@ -205,25 +221,45 @@ export class Collector {
   }
 
   /**
-   * A well-formed ECP22 frame, untagged or with one tag, read in place; undefined for
-   * anything else (then decode() takes it). Accepts only what pdu/frame.ts decodeFrame
-   * accepts, with the same result.
+   * ms since the first record, rounded to the µs: the difference in ns as a number, exact
+   * (so the same as with bigint) while it is below 2^53 ns, about 104 days
    */
-  private fastEcp22(frame: number, t: number, b: Uint8Array): EcpEv | undefined {
-    if (b.length > MAX_FRAME || b.length < 14) return undefined;
-    let o = 12;
+  private timeOf(sec: number, nsec: number, ns: bigint | undefined): number {
+    if (this.firstNs === undefined) {
+      const first = ns ?? BigInt(sec) * 1_000_000_000n + BigInt(nsec);
+      this.firstNs = first;
+      this.counts.startTime = isoOf(first);
+      if (ns === undefined) {
+        this.firstSec = sec;
+        this.firstNsec = nsec;
+      }
+    }
+    const ds = sec - this.firstSec;
+    const d = ds >= -9e6 && ds <= 9e6 ? ds * 1e9 + (nsec - this.firstNsec) : Number((ns ?? BigInt(sec) * 1_000_000_000n + BigInt(nsec)) - this.firstNs);
+    return round3(d / 1e6);
+  }
+
+  /**
+   * A well-formed ECP22 frame `b[start..end)`, untagged or with one tag, read in place;
+   * undefined for anything else (then decode() takes it). Accepts only what pdu/frame.ts
+   * decodeFrame accepts, with the same result.
+   */
+  private fastEcp22(frame: number, t: number, b: Uint8Array, start: number, end: number): EcpEv | undefined {
+    const len = end - start;
+    if (len > MAX_FRAME || len < 14) return undefined;
+    let o = start + 12;
     const tpid = (b[o]! << 8) | b[o + 1]!;
     if (tpid === ETH_P_8021Q || tpid === ETH_P_8021AD) o += 4;
-    if (b.length < o + 2 || ((b[o]! << 8) | b[o + 1]!) !== ETH_P_ECP22) return undefined;
+    if (end < o + 2 || ((b[o]! << 8) | b[o + 1]!) !== ETH_P_ECP22) return undefined;
     o += 2;
-    if (b.length - o < ECP22_HDR_LEN) return undefined;
+    if (end - o < ECP22_HDR_LEN) return undefined;
     const word = (b[o]! << 8) | b[o + 1]!;
     const op = (word >> 10) & 3;
     const subtype = word & 0x3ff;
     let vdp = NO_ITEMS;
     // decodeFrame decodes VDP only in version-1 VDP requests
     if (op === ECP22_OP_REQUEST && subtype === ECP22_SUBTYPE_VDP && word >> 12 === 1) {
-      const items = this.items.ofUlpdu(b, o + ECP22_HDR_LEN, b.length);
+      const items = this.items.ofUlpdu(b, o + ECP22_HDR_LEN, end);
       if (items === undefined) return undefined;
       vdp = items;
     }
@@ -232,13 +268,15 @@ export class Collector {
       kind: 'ecp',
       frame,
       t,
-      src: this.macs.of(b, 6),
+      src: this.macs.of(b, start + 6),
       partial: false,
       proto: 'ecp22',
       op: opOf(op),
       seq: (b[o + 2]! << 8) | b[o + 3]!,
       subtype,
-      payload: b.subarray(o + ECP22_HDR_LEN),
+      bytes: b,
+      payloadStart: o + ECP22_HDR_LEN,
+      payloadEnd: end,
       vdp,
     };
   }
@@ -263,13 +301,13 @@ export class Collector {
         return { kind: 'lldp', frame, t, src: f.eth.src, partial: false, ttl, evb };
       }
       case 'ecp22': {
-        const vdp = f.vdp ? vdpEntries(f.vdp).map((e) => vsiItem(e.vsi, this.items.managerText(e.managerId))) : NO_ITEMS;
+        const vdp = f.vdp ? vdpEntries(f.vdp).map((e) => this.items.vsiItem(e.vsi, e.managerId)) : NO_ITEMS;
         return this.ecpEv(frame, t, f.eth.src, header22(f.ecp), vdp, false);
       }
       case 'ecp-draft': {
         const vdp: VdpItem[] = [];
         for (const d of f.vdp ?? []) {
-          const it = draftItem(d);
+          const it = this.items.draftItem(d);
           if (it) vdp.push(it);
         }
         return this.ecpEv(frame, t, f.eth.src, headerDraft(f.ecp), vdp, false);
@@ -283,7 +321,7 @@ export class Collector {
   private ecpEv(frame: number, t: number, src: string, h: EcpHeader, vdp: readonly VdpItem[], partial: boolean): EcpEv {
     if (h.proto === 'ecp22') this.counts.ecp++;
     else this.counts.ecpDraft++;
-    return { kind: 'ecp', frame, t, src, partial, proto: h.proto, op: h.op, seq: h.seq, subtype: h.subtype, payload: h.payload, vdp };
+    return { kind: 'ecp', frame, t, src, partial, proto: h.proto, op: h.op, seq: h.seq, subtype: h.subtype, bytes: h.payload, payloadStart: 0, payloadEnd: h.payload.length, vdp };
   }
 
   /** A frame whose VDP content is damaged still has a valid ECP header: keep it for ECP sequence/ack analysis. */

@@ -5,7 +5,6 @@
  * lost), sequence gaps (anything but +1, a restart at 1, or 0xFFFF → 1/0) and sequence
  * reuse (same seq, different payload: a receiver drops it as a duplicate).
  */
-import { bytesEqual } from '../../pdu/bytes.js';
 import type { EcpEv, EcpProto } from './collect.js';
 import type { Ends } from './roles.js';
 import type { EcpDirection, EcpduView, EcpSection, Finding } from './types.js';
@@ -13,7 +12,10 @@ import { finding, fmtMs, round3, stats } from './util.js';
 
 interface Ecpdu {
   seq: number;
-  payload: Uint8Array;
+  /** the payload: bytes[start..end) */
+  bytes: Uint8Array;
+  start: number;
+  end: number;
   view: EcpduView;
   txTimes: number[];
   /** the latest transmission already got its ACK */
@@ -41,6 +43,15 @@ interface Open {
 export type ReqOutcome = 'new' | 'retransmission' | 'duplicate';
 
 const HISTORY = 8;
+
+function samePayload(e: Ecpdu, ev: EcpEv): boolean {
+  const n = e.end - e.start;
+  if (ev.payloadEnd - ev.payloadStart !== n) return false;
+  const a = e.bytes;
+  const b = ev.bytes;
+  for (let i = 0; i < n; i++) if (a[e.start + i] !== b[ev.payloadStart + i]) return false;
+  return true;
+}
 
 /**
  * An ECPDU is listed with a late ACK when its ACK latency exceeds the ack timer at the end
@@ -113,7 +124,7 @@ export class EcpTracker {
     const cur = d.cur;
     const dn = d.view.direction;
     if (cur && cur.seq === ev.seq) {
-      if (bytesEqual(cur.payload, ev.payload)) {
+      if (samePayload(cur, ev)) {
         const prevT = cur.txTimes[cur.txTimes.length - 1]!;
         const n = cur.view.frames.length + 1;
         cur.view.frames.push(ev.frame);
@@ -171,7 +182,7 @@ export class EcpTracker {
     d.lastSeq = ev.seq;
     d.lastSeqFrame = ev.frame;
     const view: EcpduView = { seq: ev.seq, frame: ev.frame, timeMs: ev.t, frames: [ev.frame], acks: [], content: '' };
-    d.cur = { seq: ev.seq, payload: ev.payload, view, txTimes: [ev.t], lastTxAcked: false };
+    d.cur = { seq: ev.seq, bytes: ev.bytes, start: ev.payloadStart, end: ev.payloadEnd, view, txTimes: [ev.t], lastTxAcked: false };
     d.view.ecpdus++;
     d.open.push({ view, content });
     return 'new';

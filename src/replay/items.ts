@@ -39,11 +39,28 @@ export interface VdpItem {
   readonly typeVersion: number;
   readonly filters: readonly string[];
   readonly draft: boolean;
+  /** a small number per distinct `vsiid` text, from the VdpItems that made the item (the VDP tracker's index) */
+  readonly key: number;
+}
+
+/** Numbers for VSIID texts: 0, 1, 2, … in order of first appearance. */
+export class VsiKeys {
+  private keys = new Map<string, number>();
+
+  of(vsiid: string): number {
+    let k = this.keys.get(vsiid);
+    if (k === undefined) {
+      k = this.keys.size;
+      this.keys.set(vsiid, k);
+    }
+    return k;
+  }
 }
 
 /** A VDP22 VSI TLV with the text of the Manager ID that applies to it. */
-export function vsiItem(t: VsiTlv, managerId: string): VdpItem {
+export function vsiItem(t: VsiTlv, managerId: string, keys: VsiKeys): VdpItem {
   const s = t.status;
+  const vsiid = vsiidText(t.vsiidFormat, t.vsiid);
   return {
     mode: t.mode,
     status: s,
@@ -51,20 +68,22 @@ export function vsiItem(t: VsiTlv, managerId: string): VdpItem {
     reason: s & 0x0f,
     keep: (s & VDP_STATUS_KEEP) !== 0,
     hard: (s & VDP_STATUS_HARD) !== 0,
-    vsiid: vsiidText(t.vsiidFormat, t.vsiid),
+    vsiid,
     vsiidFormat: VSIID_FORMAT_NAMES[t.vsiidFormat] ?? `reserved (${t.vsiidFormat})`,
     managerId,
     typeId: t.typeId,
     typeVersion: t.typeVersion,
     filters: t.filters.map(filterText),
     draft: false,
+    key: keys.of(vsiid),
   };
 }
 
 /** A draft VDP TLV; its mode octet 0..3 is the VDP22 TLV type 1..4 minus one. Reserved modes give no item. */
-export function draftItem(t: VdpDraftTlv): VdpItem | undefined {
+export function draftItem(t: VdpDraftTlv, keys: VsiKeys): VdpItem | undefined {
   const mode = VSI_TLV_MODE[t.mode + 1];
   if (mode === undefined) return undefined;
+  const vsiid = uuidToString(t.instanceUuid);
   return {
     mode,
     status: t.response,
@@ -72,24 +91,28 @@ export function draftItem(t: VdpDraftTlv): VdpItem | undefined {
     reason: t.response,
     keep: false,
     hard: false,
-    vsiid: uuidToString(t.instanceUuid),
+    vsiid,
     vsiidFormat: 'UUID',
     managerId: String(t.managerId),
     typeId: t.typeId,
     typeVersion: t.typeVersion,
     filters: t.filters.map((f) => `${f.mac}/${f.vlan & 0xfff}`),
     draft: true,
+    key: keys.of(vsiid),
   };
 }
 
+/** keys from this length on are compared by Buffer.compare */
+const NATIVE_COMPARE = 64;
+
 interface Slot<V> {
-  key: Uint8Array;
+  key: Buffer;
   value: V;
   next: Slot<V> | undefined;
 }
 
 /**
- * Values keyed by a run of octets, looked up in place: FNV-1a over the octets, then an
+ * Values keyed by a run of octets, looked up in place: a hash over the octets, then an
  * octet compare. No key object is made on a lookup (building a string key per VSI TLV
  * was once the replay's largest single cost). Cleared when it reaches `limit` entries so
  * a capture of ever-new TLVs cannot grow it without bound.
@@ -100,10 +123,13 @@ export class ByteTable<V> {
 
   constructor(private readonly limit: number) {}
 
+  /** FNV-1a style over 32-bit little-endian words (a quarter of the multiplications), then the odd octets */
   static hash(b: Uint8Array, start: number, end: number): number {
-    let h = 0x811c9dc5;
-    for (let i = start; i < end; i++) h = Math.imul(h ^ b[i]!, 0x01000193);
-    return h;
+    let h = 0x811c9dc5 ^ (end - start);
+    let i = start;
+    for (const last = end - 4; i <= last; i += 4) h = Math.imul(h ^ (b[i]! | (b[i + 1]! << 8) | (b[i + 2]! << 16) | (b[i + 3]! << 24)), 0x01000193);
+    for (; i < end; i++) h = Math.imul(h ^ b[i]!, 0x01000193);
+    return h ^ (h >>> 15);
   }
 
   get(h: number, b: Uint8Array, start: number, end: number): V | undefined {
@@ -111,6 +137,11 @@ export class ByteTable<V> {
     for (let s = this.slots.get(h); s !== undefined; s = s.next) {
       const k = s.key;
       if (k.length !== len) continue;
+      if (len >= NATIVE_COMPARE) {
+        // a whole ULPDU: memcmp beats an octet loop in JS once past the call's cost
+        if (k.compare(b, start, end) === 0) return s.value;
+        continue;
+      }
       let i = 0;
       while (i < len && k[i] === b[start + i]) i++;
       if (i === len) return s.value;
@@ -124,7 +155,7 @@ export class ByteTable<V> {
       this.n = 0;
     }
     // a copy (a Buffer's slice() would be a view of the whole chunk read)
-    this.slots.set(h, { key: new Uint8Array(b.subarray(start, end)), value, next: this.slots.get(h) });
+    this.slots.set(h, { key: Buffer.from(b.subarray(start, end)), value, next: this.slots.get(h) });
     this.n++;
   }
 }
@@ -140,13 +171,26 @@ const NO_ITEMS: readonly VdpItem[] = [];
 
 /** Interned items of VDP22 ULPDUs. */
 export class VdpItems {
+  /**
+   * whole ULPDUs (padding included): keep-alives and their responses repeat the same
+   * ULPDU, so most ECPDUs cost one hash and one compare, not one per VSI TLV
+   */
+  private ulpdus = new ByteTable<readonly VdpItem[]>(4096);
   private managers = new ByteTable<Manager>(10_000);
   /** VSI TLVs before any Manager ID TLV: pdu/vdp.ts vdpEntries gives them 16 zero octets */
   private readonly noManager: Manager = { text: managerIdText(new Uint8Array(MANAGER_ID_LEN)), items: new ByteTable(200_000) };
 
-  /** The text of a Manager ID (same cache as the ULPDU walk, for the general decoder's entries). */
-  managerText(m: Uint8Array): string {
-    return this.manager(m, 0).text;
+  /** the keys of every item made here, whichever way */
+  readonly keys = new VsiKeys();
+
+  /** The item of a VSI TLV the general decoder decoded (same Manager ID cache as the ULPDU walk). */
+  vsiItem(t: VsiTlv, managerId: Uint8Array): VdpItem {
+    return vsiItem(t, this.manager(managerId, 0).text, this.keys);
+  }
+
+  /** The item of a draft VDP TLV (undefined for a reserved mode). */
+  draftItem(t: VdpDraftTlv): VdpItem | undefined {
+    return draftItem(t, this.keys);
   }
 
   private manager(b: Uint8Array, at: number): Manager {
@@ -168,6 +212,15 @@ export class VdpItems {
    * organisational and unknown TLVs carry nothing the replay uses).
    */
   ofUlpdu(b: Uint8Array, start: number, end: number): readonly VdpItem[] | undefined {
+    const h = ByteTable.hash(b, start, end);
+    const known = this.ulpdus.get(h, b, start, end);
+    if (known !== undefined) return known;
+    const items = this.walk(b, start, end);
+    if (items !== undefined) this.ulpdus.set(h, b, start, end, items);
+    return items;
+  }
+
+  private walk(b: Uint8Array, start: number, end: number): readonly VdpItem[] | undefined {
     let out: VdpItem[] | undefined;
     let mgr = this.noManager;
     let p = start;
@@ -208,7 +261,7 @@ export class VdpItems {
         if (e instanceof PduError) return undefined;
         throw e;
       }
-      it = vsiItem(t, mgr.text);
+      it = vsiItem(t, mgr.text, this.keys);
       mgr.items.set(h, b, at, end, it);
     }
     return it;

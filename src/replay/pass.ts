@@ -13,6 +13,7 @@
  */
 import { evbShort, VSI_TLV_NAMES } from '../../pdu/describe.js';
 import { normalizeMac } from '../../pdu/bytes.js';
+import type { PcapRecordSink } from '../../pdu/pcap.js';
 import { Collector, type EcpEv, type FrameEv, type ReplayEv, type ReplayInput, type VdpItem } from './collect.js';
 import { EcpTracker } from './ecp.js';
 import { EvbTracker } from './evb.js';
@@ -54,8 +55,9 @@ function itemText(it: VdpItem, from: string): string {
 }
 
 function ecpContent(ev: EcpEv, from: string): string {
-  if (ev.partial) return `ECPDU of ${ev.payload.length} octets (VDP content malformed)`;
-  if (ev.vdp.length === 0) return ev.subtype === 1 ? `ECPDU of ${ev.payload.length} octets, no VSI TLV` : `subtype ${ev.subtype}, ${ev.payload.length} octets`;
+  const octets = ev.payloadEnd - ev.payloadStart;
+  if (ev.partial) return `ECPDU of ${octets} octets (VDP content malformed)`;
+  if (ev.vdp.length === 0) return ev.subtype === 1 ? `ECPDU of ${octets} octets, no VSI TLV` : `subtype ${ev.subtype}, ${octets} octets`;
   const parts = ev.vdp.slice(0, 2).map((it) => itemText(it, from));
   if (ev.vdp.length > 2) parts.push(`+${ev.vdp.length - 2} more`);
   return parts.join('; ');
@@ -135,7 +137,7 @@ class Run {
   }
 }
 
-export class ReplayPass {
+export class ReplayPass implements PcapRecordSink {
   private readonly col = new Collector();
   private readonly evidence = new RoleEvidence();
   /** frames held back until the roles are guessed */
@@ -159,7 +161,16 @@ export class ReplayPass {
 
   push(input: ReplayInput): void {
     const ev = this.col.push(input);
-    if (ev === undefined) return;
+    if (ev !== undefined) this.step(ev);
+  }
+
+  /** push() for a record in place (pdu/pcap.ts PcapRecordSink; the octets must not change afterwards) */
+  record(buf: Uint8Array, start: number, end: number, linktype: number, index: number, sec: number, nsec: number, ns: bigint | undefined): void {
+    const ev = this.col.record(buf, start, end, linktype, index, sec, nsec, ns);
+    if (ev !== undefined) this.step(ev);
+  }
+
+  private step(ev: ReplayEv): void {
     if (ev.kind !== 'malformed') this.evidence.add(ev);
     if (this.run) this.run.step(ev);
     else {

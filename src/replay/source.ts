@@ -1,35 +1,24 @@
 /**
  * Records of a capture file or buffer for the replay. pcap/pcapng/gzip parsing is
- * pdu/pcap.ts (`PcapParser`); what is added here: records come in batches, one per chunk
- * read (a generator step per record cost more than the parsing), and when the parser
- * stops at a damaged record, the records completed in the same chunk are recovered by
- * parsing again up to the damaged offset (the parser reports the failing unit's absolute
- * offset, and everything before it is complete), so a damaged capture loses nothing
- * before the damage. The error is then rethrown for the caller to report.
+ * pdu/pcap.ts (`PcapParser`); the records go to a sink in place (`PcapParser.scan`: no copy,
+ * no object and no bigint per record; a generator step or an object per record cost more
+ * than the parsing). When the parser stops at a damaged record, every record before it
+ * has already been delivered, so a damaged capture loses nothing before the damage; the
+ * error is then thrown for the caller to report.
  */
 import { createReadStream } from 'node:fs';
 import { createGunzip, gunzipSync } from 'node:zlib';
 import type { Readable } from 'node:stream';
-import { PduError } from '../../pdu/errors.js';
-import { PcapParser, type PcapRecord } from '../../pdu/pcap.js';
+import { PcapParser, type PcapRecordSink } from '../../pdu/pcap.js';
 
-function recoverable(e: unknown): e is PduError {
-  return e instanceof PduError && e.layer === 'pcap' && e.code !== 'truncated' && e.offset > 0;
+function gunzipped(buf: Uint8Array): Uint8Array {
+  return buf[0] === 0x1f && buf[1] === 0x8b ? new Uint8Array(gunzipSync(buf)) : buf;
 }
 
-/** Every record of an in-memory capture; throws (PduError or zlib error) after the last good record. */
-export function* recordsOfBytes(buf: Uint8Array): Generator<PcapRecord> {
-  let data = buf;
-  if (data[0] === 0x1f && data[1] === 0x8b) data = new Uint8Array(gunzipSync(data));
+/** Every record of an in-memory capture to `sink`; throws (PduError or zlib error) after the last good record. */
+export function scanBytes(buf: Uint8Array, sink: PcapRecordSink): void {
   const p = new PcapParser();
-  let recs: PcapRecord[];
-  try {
-    recs = p.push(data);
-  } catch (e) {
-    if (recoverable(e)) yield* new PcapParser().push(data.subarray(0, e.offset));
-    throw e;
-  }
-  yield* recs;
+  p.scan(gunzipped(buf), sink);
   p.end();
 }
 
@@ -46,34 +35,13 @@ async function chunksOf(path: string): Promise<Readable> {
   return head[0] === 0x1f && head[1] === 0x8b ? stream.pipe(createGunzip()) : stream;
 }
 
-/** Streamed in batches (a large capture is never held whole); gzip detected by magic. */
-export async function* recordBatchesOfFile(path: string): AsyncGenerator<PcapRecord[]> {
-  let yielded = 0;
-  try {
-    const p = new PcapParser();
-    for await (const chunk of await chunksOf(path)) {
-      const recs = p.push(chunk as Uint8Array);
-      yielded += recs.length;
-      if (recs.length > 0) yield recs;
-    }
-    p.end();
-  } catch (e) {
-    if (recoverable(e)) {
-      const stream = await chunksOf(path);
-      const p = new PcapParser();
-      let fed = 0;
-      let n = 0;
-      const rest: PcapRecord[] = [];
-      for await (const chunk of stream) {
-        const c = chunk as Uint8Array;
-        const take = Math.min(c.length, e.offset - fed);
-        for (const r of p.push(c.subarray(0, take))) if (++n > yielded) rest.push(r);
-        fed += take;
-        if (fed >= e.offset) break;
-      }
-      stream.destroy();
-      if (rest.length > 0) yield rest;
-    }
-    throw e;
-  }
+/**
+ * Every record of a capture file to `sink` as the file is read (a large capture is never
+ * held whole; gzip detected by magic); throws after the last good record. The records are
+ * views into the chunks read, fresh buffers that nothing writes to afterwards.
+ */
+export async function scanFile(path: string, sink: PcapRecordSink): Promise<void> {
+  const p = new PcapParser();
+  for await (const chunk of await chunksOf(path)) p.scan(chunk as Uint8Array, sink);
+  p.end();
 }

@@ -40,8 +40,12 @@ interface KaRun {
   prevKaT: number;
   maxInterval: number;
   maxLatency: number;
-  /** the latest keep-alive, still waiting for its response */
-  open: TimelineEntry | undefined;
+  /** the latest keep-alive is still waiting for its response; it is made into an entry only if it is ever shown */
+  open: boolean;
+  openFrame: number;
+  openT: number;
+  openSeq: number;
+  openItem: VdpItem;
 }
 
 interface Vsi {
@@ -95,7 +99,21 @@ function remove(pending: Pending[], p: Pending): void {
 
 /** A station request's timeline entry (made field by field: a spread from a shared base per request cost more than the rest of it). */
 function requestEntry(ev: EcpEv, it: VdpItem, kind: TimelineKind, note?: string): TimelineEntry {
-  return { frame: ev.frame, timeMs: ev.t, kind, from: 'station', mode: modeName(it.mode), status: it.status, statusText: statusText(it), seq: ev.seq, note };
+  return requestEntryAt(ev.frame, ev.t, ev.seq, it, kind, note);
+}
+
+function requestEntryAt(frame: number, t: number, seq: number, it: VdpItem, kind: TimelineKind, note?: string): TimelineEntry {
+  return { frame, timeMs: t, kind, from: 'station', mode: modeName(it.mode), status: it.status, statusText: statusText(it), seq, note };
+}
+
+/** the bridge's response entry */
+function responseEntry(ev: EcpEv, it: VdpItem, latency: number | undefined): TimelineEntry {
+  return { frame: ev.frame, timeMs: ev.t, kind: 'response', from: 'bridge', mode: modeName(it.mode), status: it.status, statusText: statusText(it), seq: ev.seq, latencyMs: latency };
+}
+
+/** the run's open keep-alive as the entry it would have been */
+function openEntry(r: KaRun): TimelineEntry {
+  return requestEntryAt(r.openFrame, r.openT, r.openSeq, r.openItem, 'keepalive');
 }
 
 const NO_TAGS: readonly VdpTag[] = [];
@@ -104,7 +122,9 @@ const ERROR_RESPONSE: readonly VdpTag[] = ['response', 'error-response'];
 const UNSOLICITED: readonly VdpTag[] = ['unsolicited-deassoc'];
 
 export class VdpTracker {
-  private vsis = new Map<string, Vsi>();
+  /** by item key (one per VSIID text), and in order of first appearance */
+  private byKey: (Vsi | undefined)[] = [];
+  private vsis: Vsi[] = [];
   /**
    * Requests waiting for a response, sorted by deadline; entries before `head` are done.
    * Answered ones are dropped in batches (`compact`) rather than kept until their deadline:
@@ -122,7 +142,7 @@ export class VdpTracker {
   ) {}
 
   private get(it: VdpItem): Vsi {
-    let v = this.vsis.get(it.vsiid);
+    let v = this.byKey[it.key];
     if (!v) {
       v = {
         report: {
@@ -146,7 +166,9 @@ export class VdpTracker {
         lastReq: undefined,
         lastDeassocReq: undefined,
       };
-      this.vsis.set(it.vsiid, v);
+      while (this.byKey.length < it.key) this.byKey.push(undefined);
+      this.byKey[it.key] = v;
+      this.vsis.push(v);
     }
     return v;
   }
@@ -195,36 +217,54 @@ export class VdpTracker {
     } else {
       for (const e of r.raw) tl.push(e);
     }
-    if (r.open) tl.push(this.make(r.open));
+    if (r.open) tl.push(this.make(openEntry(r)));
   }
 
   /** collapsed mode: a keep-alive joins the VSI's run (true) or the run ends first (false) */
-  private runKeepAlive(v: Vsi, e: TimelineEntry): boolean {
+  private runKeepAlive(v: Vsi, ev: EcpEv, it: VdpItem): boolean {
     if (this.full) return false;
     const r = v.run;
     if (r && r.open) return false; // the previous one is still unanswered: eventful
     if (!r) {
-      const made = this.make(e);
-      v.run = { raw: [], pairs: 0, first: made, lastRespFrame: null, lastRespT: e.timeMs, prevKaT: e.timeMs, maxInterval: 0, maxLatency: 0, open: made };
+      const made = this.make(requestEntry(ev, it, 'keepalive'));
+      v.run = {
+        raw: [],
+        pairs: 0,
+        first: made,
+        lastRespFrame: null,
+        lastRespT: ev.t,
+        prevKaT: ev.t,
+        maxInterval: 0,
+        maxLatency: 0,
+        open: true,
+        openFrame: ev.frame,
+        openT: ev.t,
+        openSeq: ev.seq,
+        openItem: it,
+      };
       return true;
     }
-    r.maxInterval = Math.max(r.maxInterval, e.timeMs - r.prevKaT);
-    r.prevKaT = e.timeMs;
+    r.maxInterval = Math.max(r.maxInterval, ev.t - r.prevKaT);
+    r.prevKaT = ev.t;
     // made into a timeline entry only if it is ever shown (the run breaks or stays short)
-    r.open = e;
+    r.open = true;
+    r.openFrame = ev.frame;
+    r.openT = ev.t;
+    r.openSeq = ev.seq;
+    r.openItem = it;
     return true;
   }
 
-  /** collapsed mode: the success response to the run's open keep-alive */
-  private runResponse(v: Vsi, e: TimelineEntry): boolean {
+  /** collapsed mode: the success response (`ev`, `it`) to the run's open keep-alive */
+  private runResponse(v: Vsi, ev: EcpEv, it: VdpItem, latency: number | undefined): boolean {
     const r = v.run;
-    if (!r || !r.open || e.mode !== r.open.mode) return false;
-    if (r.pairs < MIN_RUN) r.raw.push(this.make(r.open), this.make(e));
+    if (!r || !r.open || modeName(it.mode) !== modeName(r.openItem.mode)) return false;
+    if (r.pairs < MIN_RUN) r.raw.push(this.make(openEntry(r)), this.make(responseEntry(ev, it, latency)));
     r.pairs++;
-    r.open = undefined;
-    r.lastRespFrame = e.frame;
-    r.lastRespT = e.timeMs;
-    r.maxLatency = Math.max(r.maxLatency, e.latencyMs ?? 0);
+    r.open = false;
+    r.lastRespFrame = ev.frame;
+    r.lastRespT = ev.t;
+    r.maxLatency = Math.max(r.maxLatency, latency ?? 0);
     return true;
   }
 
@@ -326,8 +366,7 @@ export class VdpTracker {
     this.addDeadline(p);
     if (keepalive) {
       v.report.keepalives++;
-      const e = requestEntry(ev, it, 'keepalive');
-      if (!this.runKeepAlive(v, e)) this.entry(v, e);
+      if (!this.runKeepAlive(v, ev, it)) this.entry(v, requestEntry(ev, it, 'keepalive'));
     } else {
       v.report.requests++;
       this.entry(v, requestEntry(ev, it, 'request'));
@@ -344,7 +383,6 @@ export class VdpTracker {
     // an error response answers the oldest open request when none of its mode is open
     const p = pickPending(v.pending, it.mode, it.reason !== 0, false) ?? pickPending(v.pending, it.mode, it.reason !== 0, true);
     const latency = p ? ev.t - p.t : undefined;
-    const respEntry: TimelineEntry = { frame: ev.frame, timeMs: ev.t, kind: 'response', from: 'bridge', mode: modeName(it.mode), status: it.status, statusText: statusText(it), seq: ev.seq, latencyMs: latency };
     if (
       v.run?.open &&
       p !== undefined &&
@@ -353,14 +391,14 @@ export class VdpTracker {
       it.reason === 0 &&
       latency! <= timers.respWaitDelayMs &&
       v.state === CONFIRMED[it.mode] &&
-      this.runResponse(v, respEntry)
+      this.runResponse(v, ev, it, latency)
     ) {
       p.answered = true;
       remove(v.pending, p);
       v.confirmed = it.mode === 'deassoc' ? undefined : it.mode;
       return tags;
     }
-    this.entry(v, respEntry);
+    this.entry(v, responseEntry(ev, it, latency));
     if (it.reason !== 0) {
       tags = ERROR_RESPONSE;
       const st = describeStatus(it.status);
@@ -453,7 +491,7 @@ export class VdpTracker {
   finish(endT: number, timers: EvbTimers): VsiReport[] {
     this.flush(endT + 1e-9, timers);
     const out: VsiReport[] = [];
-    for (const v of this.vsis.values()) {
+    for (const v of this.vsis) {
       for (const p of v.pending) {
         if (p.answered || p.timedOut) continue;
         this.findings.push(
