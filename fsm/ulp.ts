@@ -29,6 +29,16 @@ export function evbTimerMs(exp: number): number {
   return 0.01 * 2 ** exp;
 }
 
+/** 1.5 × (u·2^RWD + (2R+1)·u·2^RTE): the station's wait for a VDP response (reference §5.1). */
+export function respWaitDelayMs(op: EvbOperative): number {
+  return 1.5 * (evbTimerMs(op.rwd) + (2 * op.r + 1) * evbTimerMs(op.rte));
+}
+
+/** toutKeepAlive = 1.5 × (u·2^RKA + (2R+1)·u·2^RTE): the bridge's wait for a keep-alive (reference §5.1). */
+export function toutKeepAliveMs(op: EvbOperative): number {
+  return 1.5 * (evbTimerMs(op.rka) + (2 * op.r + 1) * evbTimerMs(op.rte));
+}
+
 /** Something the ULP handed to ECP, identified by an opaque token chosen by the ULP. */
 export interface UlpduOut {
   ulpdu: Uint8Array;

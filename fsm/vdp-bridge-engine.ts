@@ -13,7 +13,7 @@ import { VDP_STATUS_HARD, VDP_STATUS_KEEP, VDP_STATUS_RESPONSE, VDP_RESP_INSUFFI
 import type { TimerHandle, TimerService } from './timers.js';
 import type { TransitionSink } from './transitions.js';
 import { CompiledMachine } from './compiled.js';
-import { EVB_DEFAULTS, evbTimerMs, type EcpLower, type EcpUlp, type EvbOperative, type UlpduOut } from './ulp.js';
+import { EVB_DEFAULTS, evbTimerMs, toutKeepAliveMs, type EcpLower, type EcpUlp, type EvbOperative, type UlpduOut } from './ulp.js';
 import { bridgeMachine, type BridgeContext, type BridgeDecision, type BridgeEffect, type BridgeEvent, type BridgeState } from './vdp-bridge.js';
 import { filtersEqualForKey, vsiKey, type VsiKey } from './vsi.js';
 
@@ -78,10 +78,7 @@ export interface BridgeEngineOptions {
   random?: () => number;
 }
 
-/** toutKeepAlive = 1.5 × (u·2^RKA + (2R+1)·u·2^RTE) (reference §5.1). */
-export function toutKeepAliveMs(op: EvbOperative): number {
-  return 1.5 * (evbTimerMs(op.rka) + (2 * op.r + 1) * evbTimerMs(op.rte));
-}
+export { toutKeepAliveMs } from './ulp.js';
 
 /** An entry with PS set asked for exactly its PS/PCP/VID field: the station refuses any change to it (§4.6). */
 function withAssignments(filters: FilterEntry[], d: BridgeDecision): FilterEntry[] {

@@ -18,7 +18,7 @@ import { VDP_STATUS_RESPONSE, type FilterEntry, type VdpEntry, type VsiMode, typ
 import type { TimerHandle, TimerService } from './timers.js';
 import type { TransitionSink } from './transitions.js';
 import { CompiledMachine } from './compiled.js';
-import { EVB_DEFAULTS, evbTimerMs, type EcpLower, type EcpUlp, type EvbOperative, type UlpduOut } from './ulp.js';
+import { EVB_DEFAULTS, evbTimerMs, respWaitDelayMs, type EcpLower, type EcpUlp, type EvbOperative, type UlpduOut } from './ulp.js';
 import { stationMachine, type StationContext, type StationEffect, type StationEvent, type StationState } from './vdp-station.js';
 import { checkCommand, responseFiltersMatch, sameFilterList, VdpCommandError, vsiKey, type Outcome, type VsiKey, type VsiWire } from './vsi.js';
 
@@ -138,10 +138,7 @@ function hex16(b: Uint8Array): Uint8Array {
   return b;
 }
 
-/** 1.5 × (u·2^RWD + (2R+1)·u·2^RTE): the station's wait for a VDP response (reference §5.1). */
-export function respWaitDelayMs(op: EvbOperative): number {
-  return 1.5 * (evbTimerMs(op.rwd) + (2 * op.r + 1) * evbTimerMs(op.rte));
-}
+export { respWaitDelayMs } from './ulp.js';
 
 const STORED = new CompiledMachine<typeof stationMachine, StationContext>(stationMachine);
 

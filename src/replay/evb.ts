@@ -6,9 +6,8 @@
  */
 import { describeEvb, EVB_MODE_NAMES, evbShort } from '../../pdu/describe.js';
 import { EVB_MODE_BRIDGE, EVB_MODE_STATION, type EvbTlv } from '../../pdu/types.js';
-import { negotiate, operativeOf, type EvbPolicy, type EvbRole } from '../../fsm/evb.js';
-import { EVB_DEFAULTS, evbTimerMs, type EvbOperative } from '../../fsm/ulp.js';
-import { respWaitDelayMs } from '../../fsm/vdp-station-engine.js';
+import { negotiate, operativeOf, type EvbPolicy, type EvbRole } from '../../fsm/evb-rules.js';
+import { EVB_DEFAULTS, evbTimerMs, respWaitDelayMs, type EvbOperative } from '../../fsm/ulp.js';
 import type { LldpEv } from './collect.js';
 import type { EvbOperativeView, EvbSection, EvbSide, EvbTimers, Finding } from './types.js';
 import { finding, round3 } from './util.js';
