@@ -6,8 +6,13 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh || exit 1
 mkdir -p reports
+# the test code is typed as strictly as the code it tests (vitest itself does not type-check)
+npx tsc -p tsconfig.test.json
+tsc_rc=$?
+[ $tsc_rc -ne 0 ] && echo "typecheck of sources and tests failed"
 npx vitest run --reporter=default --reporter=json --outputFile=reports/vitest.json "$@"
 rc=$?
+[ $rc -eq 0 ] && rc=$tsc_rc
 node -e '
 const r = JSON.parse(require("fs").readFileSync("reports/vitest.json", "utf8"));
 const skipped = (r.numPendingTests ?? 0) + (r.numTodoTests ?? 0);

@@ -20,7 +20,7 @@ let station: LldpadPeer | undefined;
 
 const req = (i: number, mode: VdptoolRequest['mode'], wait = true): VdptoolRequest => {
   const v = labVsi(i);
-  return { mode, mgrid2: v.managerId, typeId: v.typeId, typeVersion: v.typeVersion, uuid: v.vsiid, filters: v.filters.map((f) => `${f.vid}-${f.mac}`), wait };
+  return { mode, mgrid2: String(v.managerId), typeId: v.typeId, typeVersion: v.typeVersion, uuid: v.vsiid, filters: v.filters.map((f) => `${f.vid}-${f.mac}`), wait };
 };
 const uuid = (i: number) => labVsi(i).vsiid;
 const st = () => station!;

@@ -6,8 +6,8 @@ import { SimLink, type Impairment } from '../../../fsm/sim/link.js';
 import { VirtualTimers } from '../../../fsm/timers.js';
 import type { EcpUlp, UlpduOut } from '../../../fsm/ulp.js';
 
-/** A trivial ULP: a queue of numbered ULPDUs to send, and a log of what arrived. */
-class TestUlp implements EcpUlp {
+/** A trivial ULP: a queue of numbered ULPDUs to send, and a log of what arrived (attached through `asUlp`). */
+class TestUlp {
   queue: number[] = [];
   delivered: number[] = [];
   abandoned: number[] = [];
@@ -26,12 +26,9 @@ class TestUlp implements EcpUlp {
   receive(u: Uint8Array): void {
     this.received.push((u[0]! << 8) | u[1]!);
   }
-}
-function ulp(): TestUlp & EcpUlp {
-  const u = new TestUlp();
-  return Object.assign(u, { delivered: u.delivered, abandoned: u.abandoned }, {
-    delivered: u.delivered,
-  }) as TestUlp & EcpUlp;
+  asUlp(): EcpUlp {
+    return { pull: () => this.pull(), delivered: (t) => this.delivered_(t), abandoned: (t) => this.abandonedCb(t), receive: (x) => this.receive(x) };
+  }
 }
 
 function pair(timers: VirtualTimers, link: SimLink, r = 3, rte = 8) {
@@ -44,14 +41,8 @@ function pair(timers: VirtualTimers, link: SimLink, r = 3, rte = 8) {
   link.attach('b', (bytes) => b.receive(decodeEcp22(bytes)));
   const ua = new TestUlp();
   const ub = new TestUlp();
-  const wrap = (u: TestUlp): EcpUlp => ({
-    pull: () => u.pull(),
-    delivered: (t) => u.delivered_(t),
-    abandoned: (t) => u.abandonedCb(t),
-    receive: (x) => u.receive(x),
-  });
-  a.attach(wrap(ua));
-  b.attach(wrap(ub));
+  a.attach(ua.asUlp());
+  b.attach(ub.asUlp());
   return { a, b, ua, ub };
 }
 
@@ -64,7 +55,7 @@ describe('ECP22', () => {
     const sent: Ecp22Pdu[] = [];
     const port = new EcpPort({ id: 'x', timers, transmit: (p) => sent.push(p) });
     const u = new TestUlp();
-    port.attach({ pull: () => u.pull(), delivered: (t) => u.delivered_(t), abandoned: (t) => u.abandonedCb(t), receive: () => {} });
+    port.attach(u.asUlp());
     u.queue.push(1, 2);
     port.kick();
     expect(sent.map((p) => p.sequence)).toEqual([1]);
@@ -79,7 +70,7 @@ describe('ECP22', () => {
     const sent: [number, Ecp22Pdu][] = [];
     const port = new EcpPort({ id: 'x', timers, r: 3, rte: 8, transmit: (p) => sent.push([timers.now(), p]) });
     const u = new TestUlp();
-    port.attach({ pull: () => u.pull(), delivered: (t) => u.delivered_(t), abandoned: (t) => u.abandonedCb(t), receive: () => {} });
+    port.attach(u.asUlp());
     u.queue.push(7, 8);
     port.kick();
     timers.advance(2.56 * 3 + 0.001);
@@ -98,7 +89,7 @@ describe('ECP22', () => {
     const times: number[] = [];
     const port = new EcpPort({ id: 'x', timers, r: 1, rte: 8, transmit: () => times.push(timers.now()) });
     const u = new TestUlp();
-    port.attach({ pull: () => u.pull(), delivered: (t) => u.delivered_(t), abandoned: (t) => u.abandonedCb(t), receive: () => {} });
+    port.attach(u.asUlp());
     port.setParams(2, 14);
     u.queue.push(1);
     port.kick();

@@ -4,7 +4,7 @@
  * real codecs — on virtual time.
  */
 import { StoredMachine } from '../../../fsm/stored.js';
-import { stationMachine } from '../../../fsm/vdp-station.js';
+import { stationMachine, type StationContext } from '../../../fsm/vdp-station.js';
 import { describe, expect, it } from 'vitest';
 import { fromHex, uuidToBytes } from '../../../pdu/bytes.js';
 import { decodeFrame } from '../../../pdu/frame.js';
@@ -258,7 +258,7 @@ describe('VDP scenario catalogue (lldpad vdp22 tests), station ↔ bridge back t
   });
 
   it('a DeAssoc asked for while a keep-alive is in flight: the keep-alive\'s answer is not taken for the DeAssoc\'s', () => {
-    const m = new StoredMachine(stationMachine);
+    const m = new StoredMachine<typeof stationMachine, StationContext>(stationMachine);
     const ctx = { mode: 'deassoc' as const, confirmed: 'assoc' as const, status: 0x40, reason: 'command-deassoc' };
     // the answer to the earlier keep-alive (Assoc, success) arrives first: ignored, still waiting, nothing done
     const stale = m.step('STATION_PROC', ctx, { type: 'RESPONSE', mode: 'assoc', status: 0x40, filtersOk: true });
