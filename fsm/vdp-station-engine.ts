@@ -55,6 +55,8 @@ export interface StationCounters {
   rejected: Record<string, number>;
   requestsSent: number;
   resends: number;
+  /** re-sends held back because the bridge was still answering older requests */
+  resendsHeld: number;
   /** keep-alive requests put on the wire (first transmissions; VDP resends count in `resends`) */
   keepAlives: number;
   responses: number;
@@ -154,6 +156,7 @@ export class VdpStationEngine implements EcpUlp {
     rejected: {},
     requestsSent: 0,
     resends: 0,
+    resendsHeld: 0,
     keepAlives: 0,
     responses: 0,
     outcomes: {},
@@ -178,6 +181,8 @@ export class VdpStationEngine implements EcpUlp {
   private lastCut = -Infinity;
   /** the send epoch of the newest request the bridge has answered */
   private lastAnswerSentAt = -Infinity;
+  /** when the last answer from the bridge arrived */
+  private lastAnswerAt = -Infinity;
   /**
    * Send times as small integers: one epoch per distinct TimerService time at which
    * requests left (times only grow), so comparing epochs is comparing send times, and a
@@ -401,10 +406,18 @@ export class VdpStationEngine implements EcpUlp {
         this.armRespTimers(rec, true);
         return;
       case 'resend':
-        // ECP delivered the request but the bridge never answered it: the bridge is not
-        // keeping up with packed ECPDUs (lldpad's single VDP buffer) — pack fewer
-        // (a bridge that is merely slow answers nothing meanwhile; one that dropped ours has
-        // answered requests sent after it)
+        // A bridge that answers a packed burst in order, slowly (lldpad: one answer per
+        // ECPDU), has answered nothing sent at or after ours but keeps answering older ones:
+        // a copy would only be answered twice (and lldpad's bridge then re-sends answers, a
+        // storm). Wait for it while it makes progress.
+        if (rec.ecpAcked && this.lastAnswerSentAt <= rec.sentAt && t.now() - this.lastAnswerAt < this.resendBaseMs()) {
+          this.counters.resendsHeld++;
+          this.armRespTimers(rec, false);
+          return;
+        }
+        // ECP delivered the request but the bridge never answered it while it answered
+        // requests sent after it: it dropped ours, not keeping up with packed ECPDUs
+        // (lldpad's single VDP buffer) — pack fewer
         if (rec.ecpAcked && this.lastAnswerSentAt > rec.sentAt) this.congested();
         rec.resends++;
         this.counters.resends++;
@@ -468,6 +481,11 @@ export class VdpStationEngine implements EcpUlp {
     this.o.onOutcome?.(rec, o, solicited);
   }
 
+  /** the first re-send comes this long after a request went unanswered (then doubling) */
+  private resendBaseMs(): number {
+    return this.o.resendMs ?? Math.max(50, 20 * evbTimerMs(this.op.rte));
+  }
+
   private armRespTimers(rec: StationRecord, fresh: boolean): void {
     const t = this.o.timers;
     if (!this.linkUp) return;
@@ -476,7 +494,7 @@ export class VdpStationEngine implements EcpUlp {
       rec.respTimer = t.afterCall(respWaitDelayMs(this.op), this.respTimeout, rec);
     }
     t.cancel(rec.resendTimer);
-    const base = this.o.resendMs ?? Math.max(50, 20 * evbTimerMs(this.op.rte));
+    const base = this.resendBaseMs();
     const delay = Math.min(this.o.maxResendMs ?? 2000, base * 2 ** Math.min(rec.resends, 10));
     rec.resendTimer = t.afterCall(delay, this.resendDue, rec);
   }
@@ -656,6 +674,7 @@ export class VdpStationEngine implements EcpUlp {
       return;
     }
     this.counters.responses++;
+    this.lastAnswerAt = this.o.timers.now();
     this.answered();
     if (rec.sentAt > this.lastAnswerSentAt) this.lastAnswerSentAt = rec.sentAt;
     const filtersOk = v.filterFormat === rec.wire.filterFormat && responseFiltersMatch(rec.wire.filters, v.filters);
