@@ -18,6 +18,7 @@ import { interfaceConfigFor, type VdpdConfig } from '../config.js';
 import type { Logger } from '../log.js';
 import { captureBaseName, PcapWriter } from '../pcap/file.js';
 import { readState, StateWriter } from '../state-store.js';
+import { exposedGc, MemoryTrim } from './memory.js';
 import { InterfaceRuntime } from './interface.js';
 import { UnknownInterfaceError } from '../io/packet-socket.js';
 import { NetlinkSocket } from '../io/netlink-socket.js';
@@ -46,6 +47,8 @@ export class Daemon implements ApiHandler {
   readonly ifaces = new Map<string, InterfaceRuntime>();
   private api: ApiServer;
   private state: StateWriter;
+  /** gives the heap a burst grew back to the OS once the burst is over */
+  readonly memory = new MemoryTrim({ gc: exposedGc() });
   private watchers = new Set<(e: unknown) => void>();
   private captures: PcapWriter[] = [];
   private stopping = false;
@@ -62,6 +65,12 @@ export class Daemon implements ApiHandler {
   ) {
     this.api = new ApiServer(cfg.socket, this, (level, msg, extra) => log[level](extra ?? {}, msg));
     this.state = new StateWriter(cfg.stateFile, () => this.collectState(), (e) => log.error({ err: e.message }, 'state file write failed'));
+  }
+
+  /** a VSI changed: save it soon, and count it towards the next memory trim */
+  private changed(): void {
+    this.state.markDirty();
+    this.memory.note();
   }
 
   private emit(event: Record<string, unknown>): void {
@@ -108,16 +117,16 @@ export class Daemon implements ApiHandler {
             onTransition: this.onTransition,
             onOutcome: (iface, rec, o, solicited) => {
               this.emit({ type: 'outcome', iface, vsiid: uuidOrHex(rec), outcome: o, solicited, text: `outcome: vsi=${uuidOrHex(rec)} ${o.kind}${o.kind === 'bridge-error' ? ` reason=${o.reason} (${reasonText(o.reason)})` : ''}` });
-              this.state.markDirty();
+              this.changed();
             },
             onEnded: (iface, rec, reason) => {
               this.log.warn({ iface, vsi: uuidOrHex(rec), reason }, `vsi ended without a command: ${reason}`);
               const rtEnded = this.ifaces.get(iface);
               if (rtEnded) this.netlink?.notifyEnded(rtEnded, rec);
               this.emit({ type: 'vsi-ended', iface, vsiid: uuidOrHex(rec), reason });
-              this.state.markDirty();
+              this.changed();
             },
-            onChange: () => this.state.markDirty(),
+            onChange: () => this.changed(),
           },
           cap,
         );
@@ -173,6 +182,7 @@ export class Daemon implements ApiHandler {
     if (this.stopping) return;
     this.stopping = true;
     if (this.cfg.deassocOnShutdown) await this.deassocAll();
+    this.memory.stop();
     await this.state.idle();
     this.state.flush();
     for (const rt of this.ifaces.values()) rt.stop();
@@ -228,6 +238,7 @@ export class Daemon implements ApiHandler {
           eventLoopDelayP99Ms: d.count > 0 ? d.percentile(99) / 1e6 : 0,
           rssBytes: process.memoryUsage.rss(),
           heapUsedBytes: process.memoryUsage().heapUsed,
+          memoryTrims: this.memory.trims,
           cpuUserMs: cpu.user / 1000,
           cpuSystemMs: cpu.system / 1000,
         };

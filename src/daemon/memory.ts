@@ -1,0 +1,67 @@
+/**
+ * Resident memory of a long-lived daemon after bursts. Associating 10,000 VSIs at once
+ * allocates far more (requests, answers, frames) than the VSI table keeps, and V8 keeps the
+ * heap it grew: ~10 KiB of RSS per VSI stays behind although the table needs ~1.5 KiB.
+ * Two measures, both measured in BENCHMARKS.md (vs-lldpad, "RSS growth per VSI"):
+ *  - a smaller young generation (`--max-semi-space-size`, in the daemon's Node flags): the
+ *    default lets it grow to 3 × 16 MiB, which a burst fills and V8 never returns;
+ *  - once a burst is over (many changes, then QUIET_MS without any), one major GC, run
+ *    concurrently, so the old generation the burst grew is compacted and given back.
+ * Both need Node flags, which V8 reads only at start-up: `vdpd` sets them in its `#!` line
+ * (DAEMON_NODE_FLAGS); a daemon started without them simply skips the trim.
+ */
+
+/** Node flags the daemon runs with (its `#!` line; the lab starts it with these too). */
+export const DAEMON_NODE_FLAGS = ['--max-semi-space-size=2', '--expose-gc'] as const;
+
+type GcFn = (options?: { type: 'major'; execution: 'async' }) => Promise<void> | void;
+
+/** `gc` when Node was started with --expose-gc */
+export function exposedGc(): GcFn | undefined {
+  const g = (globalThis as { gc?: GcFn }).gc;
+  return typeof g === 'function' ? g : undefined;
+}
+
+export interface MemoryTrimOptions {
+  gc: GcFn | undefined;
+  /** how long the daemon must see no change before it trims */
+  quietMs?: number;
+  /** fewer changes than this since the last trim are no burst */
+  minChanges?: number;
+}
+
+export class MemoryTrim {
+  private changes = 0;
+  private lastChange = 0;
+  private timer: NodeJS.Timeout | undefined;
+  /** trims done (reported in counters) */
+  trims = 0;
+
+  constructor(private readonly o: MemoryTrimOptions) {}
+
+  /** a VSI changed (command, answer, end): called for every change, so it only counts */
+  note(): void {
+    if (!this.o.gc) return;
+    this.changes++;
+    this.lastChange = performance.now();
+    if (this.timer === undefined && this.changes >= (this.o.minChanges ?? 500)) this.arm(this.o.quietMs ?? 2000);
+  }
+
+  private arm(ms: number): void {
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      const quiet = this.o.quietMs ?? 2000;
+      const since = performance.now() - this.lastChange;
+      if (since < quiet) return this.arm(quiet - since);
+      this.changes = 0;
+      this.trims++;
+      void this.o.gc?.({ type: 'major', execution: 'async' });
+    }, ms);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+}
