@@ -19,7 +19,7 @@ describe('memory trim after bursts', () => {
     }
     expect(calls).toEqual([]);
     await sleep(100);
-    expect(calls).toEqual([{ type: 'major', execution: 'async' }]);
+    expect(calls).toEqual([{ type: 'major', execution: 'sync', flavor: 'last-resort' }]);
     expect(t.trims).toBe(1);
     await sleep(60);
     expect(calls).toHaveLength(1); // nothing new since
