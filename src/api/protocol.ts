@@ -48,6 +48,14 @@ export interface ApiErrorBody {
   message: string;
 }
 
+/**
+ * A result already serialised to JSON: a handler that builds a big answer (the status of
+ * 10,000 VSIs) a chunk per event-loop turn hands over the text instead of an object.
+ */
+export class RawJson {
+  constructor(readonly text: string) {}
+}
+
 export type ApiResponse =
   | { id: number; ok: true; result: unknown }
   | { id: number; ok: false; error: ApiErrorBody }

@@ -6,7 +6,7 @@
 import { chmodSync, mkdirSync, rmSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
-import { ApiError, MAX_REQUEST_LINE, parseRequestLine, type ApiRequest, type ApiResponse } from './protocol.js';
+import { ApiError, MAX_REQUEST_LINE, parseRequestLine, RawJson, type ApiRequest, type ApiResponse } from './protocol.js';
 
 export interface ApiHandler {
   /** answer one request; throw ApiError for a typed refusal */
@@ -71,7 +71,7 @@ export class ApiServer {
     };
     const send = (msg: ApiResponse): void => {
       if (sock.destroyed) return;
-      const text = JSON.stringify(msg) + '\n';
+      const text = ('result' in msg && msg.result instanceof RawJson ? `{"id":${msg.id},"ok":true,"result":${msg.result.text}}` : JSON.stringify(msg)) + '\n';
       if (corked === 0) {
         sock.cork();
         process.nextTick(uncork);

@@ -9,9 +9,9 @@ import { fromHex, uuidToString } from '../../pdu/bytes.js';
 import { reasonText } from '../../pdu/describe.js';
 import { RealTimers } from '../../fsm/timers.js';
 import { formatTransition, type TransitionRecord } from '../../fsm/transitions.js';
-import type { PersistedVsi, StationRecord } from '../../fsm/vdp-station-engine.js';
+import type { PersistedVsi, StationRecord, VdpStationEngine } from '../../fsm/vdp-station-engine.js';
 import { VdpCommandError, type Outcome } from '../../fsm/vsi.js';
-import { ApiError, type ApiRequest, type CommandOutcome } from '../api/protocol.js';
+import { ApiError, RawJson, type ApiRequest, type CommandOutcome } from '../api/protocol.js';
 import { ApiServer, type ApiHandler } from '../api/server.js';
 import { VsiSpecError, vsiSpecToWire, vsiWireToSpec, type VsiSpec } from '../api/vsi-spec.js';
 import { interfaceConfigFor, type VdpdConfig } from '../config.js';
@@ -41,6 +41,9 @@ export function toCommandOutcome(o: Outcome, rec: StationRecord): CommandOutcome
       return { kind: o.kind };
   }
 }
+
+/** VSI rows serialised per event-loop turn by list/status */
+const LIST_CHUNK = 500;
 
 export class Daemon implements ApiHandler {
   readonly timers = new RealTimers();
@@ -249,24 +252,37 @@ export class Daemon implements ApiHandler {
         if (req.iface !== undefined) return this.iface(req.iface).counters();
         return { ...Object.fromEntries([...this.ifaces].map(([n, rt]) => [n, rt.counters()])), ...(this.netlink ? { netlink: this.netlink.stats() } : {}), ...(this.clif ? { clif: this.clif.counters } : {}) };
       case 'list':
-      case 'status': {
-        const rts = req.iface !== undefined ? [this.iface(req.iface)] : [...this.ifaces.values()];
-        const rows: Record<string, unknown>[] = [];
-        for (const rt of rts) {
-          if (rt.station) {
-            for (const v of rt.station.list()) {
-              if (req.op === 'status' && req.vsiid !== undefined && v.vsiid !== req.vsiid.toLowerCase()) continue;
-              rows.push({ iface: rt.name, vsiid: v.vsiid, state: v.state, mode: v.mode, confirmed: v.confirmed, inProgress: v.inProgress, status: v.status, typeId: v.typeId, typeVersion: v.typeVersion, filters: v.filters, lastOutcome: v.lastOutcome?.kind ?? null, reason: v.reason });
-            }
-          } else if (rt.bridge) {
-            for (const v of rt.bridge.list()) rows.push({ iface: rt.name, ...v });
-          }
-        }
-        return rows;
-      }
+      case 'status':
+        return this.listJson(req.op, req.iface, req.op === 'status' ? req.vsiid : undefined);
       case 'command':
         return this.command(req.iface, req.mode, req.vsi, req.waitMs);
     }
+  }
+
+  /**
+   * The VSI table as JSON, LIST_CHUNK rows per event-loop turn: the status of 10,000 VSIs is
+   * megabytes of JSON, which serialised at once would hold the wire up for tens of ms.
+   */
+  private async listJson(op: 'list' | 'status', iface: string | undefined, vsiid: string | undefined): Promise<RawJson> {
+    const rts = iface !== undefined ? [this.iface(iface)] : [...this.ifaces.values()];
+    const want = vsiid?.toLowerCase();
+    const parts: string[] = [];
+    for (const rt of rts) {
+      const views: unknown[] = rt.station ? rt.station.list() : rt.bridge ? rt.bridge.list() : [];
+      for (let i = 0; i < views.length; i += LIST_CHUNK) {
+        const rows: Record<string, unknown>[] = [];
+        for (const x of views.slice(i, i + LIST_CHUNK)) {
+          if (rt.station) {
+            const v = x as ReturnType<VdpStationEngine['list']>[number];
+            if (op === 'status' && want !== undefined && v.vsiid !== want) continue;
+            rows.push({ iface: rt.name, vsiid: v.vsiid, state: v.state, mode: v.mode, confirmed: v.confirmed, inProgress: v.inProgress, status: v.status, typeId: v.typeId, typeVersion: v.typeVersion, filters: v.filters, lastOutcome: v.lastOutcome?.kind ?? null, reason: v.reason });
+          } else rows.push({ iface: rt.name, ...(x as object) });
+        }
+        if (rows.length > 0) parts.push(JSON.stringify(rows).slice(1, -1));
+        if (views.length > LIST_CHUNK) await new Promise<void>((r) => setImmediate(r));
+      }
+    }
+    return new RawJson(`[${parts.join(',')}]`);
   }
 
   private async command(ifname: string, mode: 'preassoc' | 'preassoc-rr' | 'assoc' | 'deassoc', spec: VsiSpec, waitMs?: number): Promise<{ accepted: true; vsiid: string; outcome?: CommandOutcome }> {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ApiClient } from '../../../src/api/client.js';
-import { ApiError, exitCodeFor } from '../../../src/api/protocol.js';
+import { ApiError, exitCodeFor, RawJson } from '../../../src/api/protocol.js';
 import { ApiServer, type ApiHandler } from '../../../src/api/server.js';
 
 const dirs: string[] = [];
@@ -37,6 +37,7 @@ describe('client API server', () => {
       async handle(req) {
         if (req.op === 'ping') return { pong: true };
         if (req.op === 'status') throw new ApiError('ENODEV', 'unknown interface');
+        if (req.op === 'list') return new RawJson('[{"vsiid":"a"},{"vsiid":"b"}]');
         return { op: req.op };
       },
       watch(l) {
@@ -51,6 +52,11 @@ describe('client API server', () => {
     const client = await ApiClient.connect(server.path);
     expect(await client.call({ op: 'ping' })).toEqual({ pong: true });
     await expect(client.call({ op: 'status', iface: 'nope0' })).rejects.toMatchObject({ code: 'ENODEV' });
+    // a result the handler serialised itself arrives as the same JSON
+    expect(await client.call({ op: 'list' })).toEqual([{ vsiid: 'a' }, { vsiid: 'b' }]);
+    // a burst of requests in one write, answered in full (handled a slice per turn)
+    const many = await Promise.all(Array.from({ length: 3000 }, () => client.call({ op: 'ping' })));
+    expect(many.every((r) => (r as { pong: boolean }).pong)).toBe(true);
 
     const bad = await rawExchange(server.path, '{"id": 1, "op": "explode"}\n');
     expect(JSON.parse(bad)).toMatchObject({ ok: false, error: { code: 'EBADREQ' } });
