@@ -461,8 +461,12 @@ export class VdpStationEngine implements EcpUlp {
       case 'adoptFilters':
         // the decoded entries are this engine's own (nothing else holds the decoded response);
         // an unchanged list (every keep-alive) keeps the entries the record already has
-        if (this.returnedFor === rec && this.returned && !sameFilterList(rec.wire.filters, this.returned)) rec.wire.filters = this.returned;
-        this.o.onChange?.();
+        // only a change is worth saving: every keep-alive's answer comes through here, and
+        // 10,000 VSIs would otherwise rewrite the state file several times a second
+        if (this.returnedFor === rec && this.returned && !sameFilterList(rec.wire.filters, this.returned)) {
+          rec.wire.filters = this.returned;
+          this.o.onChange?.();
+        }
         return;
       case 'outcomeSuccess': {
         const code = rec.ctx.status & 0x0f;
