@@ -242,6 +242,7 @@ export class Daemon implements ApiHandler {
           rssBytes: process.memoryUsage.rss(),
           heapUsedBytes: process.memoryUsage().heapUsed,
           memoryTrims: this.memory.trims,
+          lastTrimMs: this.memory.lastTrimMs,
           cpuUserMs: cpu.user / 1000,
           cpuSystemMs: cpu.system / 1000,
         };

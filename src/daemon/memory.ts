@@ -32,6 +32,10 @@ export interface MemoryTrimOptions {
   quietMs?: number;
   /** fewer changes than this since the last trim are no burst */
   minChanges?: number;
+  /** between bursts: how often to look at the heap (0: never) */
+  checkMs?: number;
+  /** heap in use, for the check (tests inject it) */
+  heapUsed?: () => number;
 }
 
 export class MemoryTrim {
@@ -41,7 +45,35 @@ export class MemoryTrim {
   /** trims done (reported in counters) */
   trims = 0;
 
-  constructor(private readonly o: MemoryTrimOptions) {}
+  private check: NodeJS.Timeout | undefined;
+  /** heap in use right after the last trim: what the VSI table really needs */
+  private live = 0;
+
+  constructor(private readonly o: MemoryTrimOptions) {
+    // Between bursts the heap creeps up again (keep-alives, a 10,000-row status query) and
+    // V8 keeps what it grew: once it holds twice what the last trim left (and 16 MiB more),
+    // trim again. At most once per checkMs.
+    const every = o.checkMs ?? 30_000;
+    if (o.gc && every > 0) {
+      this.check = setInterval(() => {
+        const used = (o.heapUsed ?? (() => process.memoryUsage().heapUsed))();
+        if (this.timer === undefined && this.live > 0 && used > 2 * this.live + 16 * 2 ** 20) this.trim();
+      }, every);
+      this.check.unref();
+    }
+  }
+
+  /** how long the last trim held the event loop, ms */
+  lastTrimMs = 0;
+
+  private trim(): void {
+    this.changes = 0;
+    this.trims++;
+    const t0 = performance.now();
+    void this.o.gc?.({ type: 'major', execution: 'sync', flavor: 'last-resort' });
+    this.lastTrimMs = performance.now() - t0;
+    this.live = (this.o.heapUsed ?? (() => process.memoryUsage().heapUsed))();
+  }
 
   /** a VSI changed (command, answer, end): called for every change, so it only counts */
   note(): void {
@@ -57,15 +89,14 @@ export class MemoryTrim {
       const quiet = this.o.quietMs ?? 2000;
       const since = performance.now() - this.lastChange;
       if (since < quiet) return this.arm(quiet - since);
-      this.changes = 0;
-      this.trims++;
-      void this.o.gc?.({ type: 'major', execution: 'sync', flavor: 'last-resort' });
+      this.trim();
     }, ms);
     this.timer.unref();
   }
 
   stop(): void {
     if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
+    if (this.check) clearInterval(this.check);
+    this.timer = this.check = undefined;
   }
 }

@@ -30,6 +30,22 @@ describe('memory trim after bursts', () => {
     t.stop();
   });
 
+  it('between bursts: trims again once the heap holds twice what the last trim left (plus 16 MiB)', async () => {
+    let heap = 20 * 2 ** 20;
+    let gcs = 0;
+    const t = new MemoryTrim({ gc: () => void gcs++, quietMs: 5, minChanges: 1, checkMs: 10, heapUsed: () => heap });
+    t.note();
+    await sleep(30);
+    expect(gcs).toBe(1); // the burst's trim: 20 MiB left
+    heap = 50 * 2 ** 20; // below 2 × 20 + 16
+    await sleep(40);
+    expect(gcs).toBe(1);
+    heap = 60 * 2 ** 20;
+    await sleep(25);
+    expect(gcs).toBe(2);
+    t.stop();
+  });
+
   it('the vdpd executable starts Node with the daemon flags', () => {
     const first = readFileSync(join(import.meta.dirname, '..', '..', 'src', 'cli', 'vdpd.ts'), 'utf8').split('\n')[0];
     expect(first).toBe(`#!/usr/bin/env -S node ${DAEMON_NODE_FLAGS.join(' ')}`);
