@@ -113,6 +113,7 @@ export class ApiServer {
       if (buf.length > MAX_REQUEST_LINE && !buf.includes('\n')) {
         this.stats.badRequests++;
         send({ id: 0, ok: false, error: { code: 'EBADREQ', message: 'request line too long' } });
+        uncork(); // the refusal must leave before the connection goes
         sock.destroy();
         return;
       }
