@@ -34,8 +34,6 @@ export interface StationRecord {
   /** an ECPDU carrying the current request was acknowledged by the peer's ECP */
   ecpAcked: boolean;
   queued: boolean;
-  /** sent and not yet answered: counts against the window of unanswered requests */
-  inFlight: boolean;
   /** a command (not a keep-alive) waits for its outcome */
   pendingCmd: boolean;
   cmdAt: number;
@@ -137,10 +135,6 @@ export interface StationEngineOptions {
 
 /** at most this many VSI TLVs in one ECPDU when the config sets no limit (a 1,500-octet ECPDU holds ~21 of the usual size) */
 const MAX_PACK = 64;
-/** unanswered requests allowed at first, at the least and at the most (see `cwnd`) */
-const INITIAL_WINDOW = 512;
-const MIN_WINDOW = 16;
-const MAX_WINDOW = 16_384;
 
 function hex16(b: Uint8Array): Uint8Array {
   return b;
@@ -190,14 +184,6 @@ export class VdpStationEngine implements EcpUlp {
   /** when the last answer from the bridge arrived */
   private lastAnswerAt = -Infinity;
   /**
-   * Requests on their way or waiting at the bridge (sent, not answered), and how many may
-   * be: a bridge that acknowledges ECPDUs at once but works through their VSIs slowly
-   * (lldpad) is otherwise handed ever more, drops them and stormed by re-sends. Halved when
-   * the bridge drops requests, grown by one per answer (AIMD, as TCP's window).
-   */
-  private inFlight = 0;
-  private cwnd = INITIAL_WINDOW;
-  /**
    * Send times as small integers: one epoch per distinct TimerService time at which
    * requests left (times only grow), so comparing epochs is comparing send times, and a
    * record holds a small integer instead of a boxed double.
@@ -232,7 +218,6 @@ export class VdpStationEngine implements EcpUlp {
   /** EVB negotiated (true) or the peer is gone (false). On a new peer every VSI is re-sent. */
   setReady(ready: boolean): void {
     this.flushAllDeferred();
-    if (!ready) this.forgetInFlight();
     const was = this.ready;
     this.ready = ready;
     if (ready && !was) {
@@ -252,7 +237,6 @@ export class VdpStationEngine implements EcpUlp {
    */
   peerRestarted(delayMs = this.o.resyncDelayMs ?? 2000): void {
     this.flushAllDeferred();
-    this.forgetInFlight();
     this.counters.peerRestarts++;
     this.ready = false;
     this.resyncUntil = this.o.timers.now() + delayMs;
@@ -266,7 +250,6 @@ export class VdpStationEngine implements EcpUlp {
   linkDown(): void {
     this.flushAllDeferred();
     this.linkUp = false;
-    this.forgetInFlight();
     for (const r of this.recs.values()) {
       this.o.timers.cancel(r.respTimer);
       this.o.timers.cancel(r.resendTimer);
@@ -381,7 +364,6 @@ export class VdpStationEngine implements EcpUlp {
       resends: 0,
       ecpAcked: false,
       queued: false,
-      inFlight: false,
       pendingCmd: false,
       cmdAt: 0,
       waiters: undefined,
@@ -446,7 +428,6 @@ export class VdpStationEngine implements EcpUlp {
         t.cancel(rec.respTimer);
         t.cancel(rec.resendTimer);
         rec.respTimer = rec.resendTimer = undefined;
-        this.landed(rec);
         this.queue.delete(rec);
         rec.queued = false;
         return;
@@ -552,7 +533,6 @@ export class VdpStationEngine implements EcpUlp {
     rec.respTimer = rec.resendTimer = rec.kaTimer = undefined;
     this.queue.delete(rec);
     rec.queued = false;
-    this.landed(rec);
     rec.endedAt = t.now();
     if (rec.pendingCmd) this.outcome(rec, { kind: 'deassoc-by-bridge', mode: rec.ctx.mode });
     this.o.onChange?.();
@@ -571,36 +551,17 @@ export class VdpStationEngine implements EcpUlp {
    * Queue a VSI for transmission. ECP is kicked at the end of the current turn, not at
    * once, so a burst of commands issued together is packed into as few ECPDUs as fit.
    */
-  /** the request of `rec` is answered or given up: its place in the window is free */
-  private landed(rec: StationRecord): void {
-    if (!rec.inFlight) return;
-    rec.inFlight = false;
-    this.inFlight--;
-    // requests held back by a full window may go now
-    if (this.queue.size > 0 && this.inFlight < this.cwnd) this.kickSoon();
-  }
-
-  /** requests the bridge was sent are lost with the link or the peer: nothing is in flight */
-  private forgetInFlight(): void {
-    for (const r of this.recs.values()) r.inFlight = false;
-    this.inFlight = 0;
-  }
-
-  private kickSoon(): void {
+  private enqueue(rec: StationRecord): void {
+    if (!rec.queued) {
+      rec.queued = true;
+      this.queue.add(rec);
+    }
     if (this.ready && this.linkUp && this.kickTimer === undefined) {
       this.kickTimer = this.o.timers.after(0, () => {
         this.kickTimer = undefined;
         this.lower?.kick();
       });
     }
-  }
-
-  private enqueue(rec: StationRecord): void {
-    if (!rec.queued) {
-      rec.queued = true;
-      this.queue.add(rec);
-    }
-    this.kickSoon();
   }
 
   private entryFor(rec: StationRecord): VdpEntry {
@@ -619,10 +580,7 @@ export class VdpStationEngine implements EcpUlp {
     const entries: VdpEntry[] = [];
     const keys: StationRecord[] = [];
     let size = 0;
-    let fresh = 0;
     for (const rec of this.queue) {
-      // FIFO: a request that does not fit the window waits, and so does everything after it
-      if (!rec.inFlight && this.inFlight + fresh >= this.cwnd) break;
       const e = this.entryFor(rec);
       // one Manager ID per ECPDU (lldpad drops ECPDUs with a second one); FIFO order is kept
       if (entries.length > 0 && !sameManagerId(e.managerId, entries[0]!.managerId)) break;
@@ -632,7 +590,6 @@ export class VdpStationEngine implements EcpUlp {
       size += n;
       entries.push(e);
       keys.push(rec);
-      if (!rec.inFlight) fresh++;
     }
     if (entries.length === 0) return undefined;
     const now = this.o.timers.now();
@@ -644,10 +601,6 @@ export class VdpStationEngine implements EcpUlp {
       this.queue.delete(rec);
       rec.queued = false;
       rec.sentAt = this.epoch;
-      if (!rec.inFlight) {
-        rec.inFlight = true;
-        this.inFlight++;
-      }
       // counted when it goes on the wire, not when due: a keep-alive still queued when a
       // new command arrives is replaced by that command and never sent
       if (!rec.pendingCmd && rec.resends === 0) this.counters.keepAlives++;
@@ -671,12 +624,10 @@ export class VdpStationEngine implements EcpUlp {
     this.cleanResponses = 0;
     const was = this.packLimit;
     this.packLimit = Math.max(1, Math.floor(this.packLimit / 2));
-    this.cwnd = Math.max(MIN_WINDOW, Math.floor(this.cwnd / 2));
     if (this.packLimit !== was) this.counters.packingCuts++;
   }
 
   private answered(): void {
-    if (this.cwnd < MAX_WINDOW) this.cwnd++;
     if (this.packLimit >= this.maxPerEcpdu) return;
     if (++this.cleanResponses >= 8 * this.packLimit) {
       this.cleanResponses = 0;
