@@ -9,19 +9,9 @@
 import { describe, expect, it } from 'vitest';
 import { BackToBack } from '../../../fsm/sim/b2b.js';
 import { evbTimerMs } from '../../../fsm/ulp.js';
-import { fromHex, uuidToBytes } from '../../../pdu/bytes.js';
-import type { VsiWire } from '../../../fsm/vsi.js';
+import { testVsi } from './vsis.js';
 
-const vsi = (i: number): VsiWire => ({
-  managerId: fromHex('7664706c616200000000000000000000'),
-  typeId: 0x123456,
-  typeVersion: 1,
-  vsiidFormat: 5,
-  vsiid: uuidToBytes(`76647000-0000-4000-8000-${i.toString(16).padStart(12, '0')}`),
-  filterFormat: 2,
-  filters: [{ mac: `02:76:64:00:00:${i.toString(16).padStart(2, '0')}`, vid: 100, pcp: 0, ps: false }],
-  hints: 0,
-});
+const vsi = testVsi;
 
 describe('operative EVB values reach VDP when the peer agrees with the local config', () => {
   it('RKA 16 on both sides, nothing else negotiated: keep-alives every 655 ms', () => {
