@@ -8,6 +8,7 @@
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { jsonArrayInSlices } from './json-slices.js';
 
 export const STATE_VERSION = 1;
 
@@ -135,29 +136,14 @@ export class StateWriter {
   /** the file's text, built a chunk per event-loop turn */
   private async serialise(): Promise<string> {
     let cpu = 0;
-    let t = performance.now();
-    const parts: string[] = [`{"version":${STATE_VERSION},"writtenAt":${JSON.stringify(new Date().toISOString())},"interfaces":{`];
-    let firstIface = true;
+    const ifaces: string[] = [];
     for (const [name, chunks] of this.source()) {
-      parts.push(`${firstIface ? '' : ','}${JSON.stringify(name)}:[`);
-      firstIface = false;
-      let first = true;
-      for (const chunk of chunks) {
-        if (chunk.length > 0) {
-          const json = JSON.stringify(chunk);
-          parts.push((first ? '' : ',') + json.slice(1, -1));
-          first = false;
-        }
-        cpu += performance.now() - t;
-        await new Promise<void>((r) => setImmediate(r));
-        t = performance.now();
-      }
-      parts.push(']');
+      const a = await jsonArrayInSlices(chunks);
+      cpu += a.cpuMs;
+      ifaces.push(`${JSON.stringify(name)}:${a.text}`);
     }
-    parts.push('}}');
-    const text = parts.join('');
-    this.lastWriteMs = cpu + performance.now() - t;
-    return text;
+    this.lastWriteMs = cpu;
+    return `{"version":${STATE_VERSION},"writtenAt":${JSON.stringify(new Date().toISOString())},"interfaces":{${ifaces.join(',')}}}`;
   }
 
   /** Write now, synchronously (shutdown): waits for nothing, so call `idle()` first. */

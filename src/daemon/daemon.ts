@@ -9,7 +9,7 @@ import { fromHex, uuidToString } from '../../pdu/bytes.js';
 import { reasonText } from '../../pdu/describe.js';
 import { RealTimers } from '../../fsm/timers.js';
 import { formatTransition, type TransitionRecord } from '../../fsm/transitions.js';
-import type { PersistedVsi, StationRecord, VdpStationEngine } from '../../fsm/vdp-station-engine.js';
+import type { PersistedVsi, StationRecord } from '../../fsm/vdp-station-engine.js';
 import { VdpCommandError, type Outcome } from '../../fsm/vsi.js';
 import { ApiError, RawJson, type ApiRequest, type CommandOutcome } from '../api/protocol.js';
 import { ApiServer, type ApiHandler } from '../api/server.js';
@@ -18,6 +18,7 @@ import { interfaceConfigFor, type VdpdConfig } from '../config.js';
 import type { Logger } from '../log.js';
 import { captureBaseName, PcapWriter } from '../pcap/file.js';
 import { readState, StateWriter } from '../state-store.js';
+import { jsonArrayInSlices } from '../json-slices.js';
 import { exposedGc, MemoryTrim } from './memory.js';
 import { InterfaceRuntime } from './interface.js';
 import { UnknownInterfaceError } from '../io/packet-socket.js';
@@ -232,6 +233,7 @@ export class Daemon implements ApiHandler {
     switch (req.op) {
       case 'ping': {
         const cpu = process.cpuUsage();
+        const mem = process.memoryUsage();
         const d = this.loopDelay;
         return {
           pong: true,
@@ -239,8 +241,8 @@ export class Daemon implements ApiHandler {
           netlinkPort: this.netlink?.port ?? null,
           eventLoopDelayMaxMs: d.max / 1e6,
           eventLoopDelayP99Ms: d.count > 0 ? d.percentile(99) / 1e6 : 0,
-          rssBytes: process.memoryUsage.rss(),
-          heapUsedBytes: process.memoryUsage().heapUsed,
+          rssBytes: mem.rss,
+          heapUsedBytes: mem.heapUsed,
           memoryTrims: this.memory.trims,
           lastTrimMs: this.memory.lastTrimMs,
           cpuUserMs: cpu.user / 1000,
@@ -260,30 +262,29 @@ export class Daemon implements ApiHandler {
     }
   }
 
-  /**
-   * The VSI table as JSON, LIST_CHUNK rows per event-loop turn: the status of 10,000 VSIs is
-   * megabytes of JSON, which serialised at once would hold the wire up for tens of ms.
-   */
+  /** The VSI table as JSON, LIST_CHUNK rows per event-loop turn (see jsonArrayInSlices). */
   private async listJson(op: 'list' | 'status', iface: string | undefined, vsiid: string | undefined): Promise<RawJson> {
     const rts = iface !== undefined ? [this.iface(iface)] : [...this.ifaces.values()];
-    const want = vsiid?.toLowerCase();
-    const parts: string[] = [];
-    for (const rt of rts) {
-      const views: unknown[] = rt.station ? rt.station.list() : rt.bridge ? rt.bridge.list() : [];
-      for (let i = 0; i < views.length; i += LIST_CHUNK) {
-        const rows: Record<string, unknown>[] = [];
-        for (const x of views.slice(i, i + LIST_CHUNK)) {
-          if (rt.station) {
-            const v = x as ReturnType<VdpStationEngine['list']>[number];
-            if (op === 'status' && want !== undefined && v.vsiid !== want) continue;
-            rows.push({ iface: rt.name, vsiid: v.vsiid, state: v.state, mode: v.mode, confirmed: v.confirmed, inProgress: v.inProgress, status: v.status, typeId: v.typeId, typeVersion: v.typeVersion, filters: v.filters, lastOutcome: v.lastOutcome?.kind ?? null, reason: v.reason });
-          } else rows.push({ iface: rt.name, ...(x as object) });
+    const want = op === 'status' ? vsiid?.toLowerCase() : undefined;
+    function* rows(): Generator<Record<string, unknown>[]> {
+      for (const rt of rts) {
+        if (rt.station) {
+          const views = rt.station.list();
+          for (let i = 0; i < views.length; i += LIST_CHUNK) {
+            const chunk: Record<string, unknown>[] = [];
+            for (const v of views.slice(i, i + LIST_CHUNK)) {
+              if (want !== undefined && v.vsiid !== want) continue;
+              chunk.push({ iface: rt.name, vsiid: v.vsiid, state: v.state, mode: v.mode, confirmed: v.confirmed, inProgress: v.inProgress, status: v.status, typeId: v.typeId, typeVersion: v.typeVersion, filters: v.filters, lastOutcome: v.lastOutcome?.kind ?? null, reason: v.reason });
+            }
+            yield chunk;
+          }
+        } else if (rt.bridge) {
+          const views = rt.bridge.list();
+          for (let i = 0; i < views.length; i += LIST_CHUNK) yield views.slice(i, i + LIST_CHUNK).map((v) => ({ iface: rt.name, ...v }));
         }
-        if (rows.length > 0) parts.push(JSON.stringify(rows).slice(1, -1));
-        if (views.length > LIST_CHUNK) await new Promise<void>((r) => setImmediate(r));
       }
     }
-    return new RawJson(`[${parts.join(',')}]`);
+    return new RawJson((await jsonArrayInSlices(rows())).text);
   }
 
   private async command(ifname: string, mode: 'preassoc' | 'preassoc-rr' | 'assoc' | 'deassoc', spec: VsiSpec, waitMs?: number): Promise<{ accepted: true; vsiid: string; outcome?: CommandOutcome }> {
