@@ -440,10 +440,9 @@ export class VdpStationEngine implements EcpUlp {
         rec.kaTimer = undefined;
         return;
       case 'adoptFilters':
-        // the decoded entries are this engine's own (nothing else holds the decoded response);
-        // an unchanged list (every keep-alive) keeps the entries the record already has
-        // only a change is worth saving: every keep-alive's answer comes through here, and
-        // 10,000 VSIs would otherwise rewrite the state file several times a second
+        // the decoded entries are this engine's own (nothing else holds the decoded response).
+        // An unchanged list (every keep-alive's answer) keeps the record's entries and is no
+        // change to save: 10,000 VSIs would otherwise rewrite the state file several times a second.
         if (this.returnedFor === rec && this.returned && !sameFilterList(rec.wire.filters, this.returned)) {
           rec.wire.filters = this.returned;
           this.o.onChange?.();
@@ -730,10 +729,6 @@ export class VdpStationEngine implements EcpUlp {
 
   list(): VsiStatusView[] {
     return [...this.recs.values()].map((r) => this.view(r));
-  }
-
-  exportState(): PersistedVsi[] {
-    return [...this.exportStateChunks(Infinity)].flat();
   }
 
   /**
