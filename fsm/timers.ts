@@ -140,7 +140,7 @@ export class VirtualTimers implements TimerService {
   }
 
   afterCall<A>(delayMs: number, fn: (arg: A) => void, arg: A): TimerHandle {
-    return this.heap.push(Math.max(this.t + Math.max(0, delayMs), this.t), fn, arg);
+    return this.heap.push(this.t + Math.max(0, delayMs), fn, arg);
   }
 
   cancel(h: TimerHandle | undefined): void {
@@ -188,14 +188,14 @@ export class VirtualTimers implements TimerService {
   }
 }
 
+/** the longest stretch of timer callbacks per event-loop turn (RealTimers) */
+const FIRE_SLICE_MS = 8;
+
 /**
  * Wall-clock timers on Node's event loop: one setTimeout armed for the earliest deadline.
  * Node's timers have 1 ms resolution; sub-millisecond deadlines (ECP RTE < 7) fire on the
  * next loop turn, which only makes retransmissions a little later than the minimum.
  */
-/** the longest stretch of timer callbacks per event-loop turn (RealTimers) */
-const FIRE_SLICE_MS = 8;
-
 export class RealTimers implements TimerService {
   private heap = new TimerHeap();
   private armed: NodeJS.Timeout | undefined;
@@ -207,9 +207,7 @@ export class RealTimers implements TimerService {
   }
 
   at(at: number, cb: () => void): TimerHandle {
-    const e = this.heap.push(at, cb);
-    if (at < this.armedAt) this.arm();
-    return e;
+    return this.schedule(at, cb);
   }
 
   after(delayMs: number, cb: () => void): TimerHandle {
@@ -217,8 +215,11 @@ export class RealTimers implements TimerService {
   }
 
   afterCall<A>(delayMs: number, fn: (arg: A) => void, arg: A): TimerHandle {
-    const at = this.now() + Math.max(0, delayMs);
-    const e = this.heap.push(at, fn, arg);
+    return this.schedule(this.now() + Math.max(0, delayMs), fn, arg);
+  }
+
+  private schedule(at: number, cb: (arg: never) => void, arg?: unknown): TimerHandle {
+    const e = this.heap.push(at, cb, arg);
     if (at < this.armedAt) this.arm();
     return e;
   }
