@@ -2,13 +2,14 @@
  * Resident memory of a long-lived daemon after bursts. Associating 10,000 VSIs at once
  * allocates far more (requests, answers, frames) than the VSI table keeps, and V8 keeps the
  * heap it grew: ~10 KiB of RSS per VSI stays behind although the table needs ~1.5 KiB.
- * Two measures, both measured in BENCHMARKS.md (vs-lldpad, "RSS growth per VSI"):
+ * Measured in BENCHMARKS.md (vs-lldpad, "RSS growth per VSI"):
  *  - a smaller young generation (`--max-semi-space-size`, in the daemon's Node flags): the
  *    default lets it grow to 3 × 16 MiB, which a burst fills and V8 never returns;
- *  - once a burst is over (many changes, then QUIET_MS without any), one memory-reducing
- *    major GC (V8's "last resort" flavour: it compacts and returns free pages; ~20–50 ms for
- *    10,000 VSIs, once per burst), so the old generation the burst grew is given back.
- *    Measured: 10,000 VSIs leave ~1.5 KiB of RSS per VSI behind instead of ~10 KiB.
+ *  - once a burst is over (many changes, then `quietMs` without any), one memory-reducing
+ *    major GC (V8's "last resort" flavour: it compacts and returns free pages; its time on the
+ *    loop is reported as `lastTrimMs` in ping), so the old generation the burst grew is given
+ *    back: 10,000 VSIs leave ~1.5–2 KiB of RSS per VSI behind instead of ~10 KiB;
+ *  - between bursts, the same when the heap has doubled since the last trim.
  * Both need Node flags, which V8 reads only at start-up: `vdpd` sets them in its `#!` line
  * (DAEMON_NODE_FLAGS); a daemon started without them simply skips the trim.
  */
@@ -45,6 +46,8 @@ export class MemoryTrim {
   /** trims done (reported in counters) */
   trims = 0;
 
+  /** how long the last trim held the event loop, ms */
+  lastTrimMs = 0;
   private check: NodeJS.Timeout | undefined;
   /** heap in use right after the last trim: what the VSI table really needs */
   private live = 0;
@@ -56,15 +59,15 @@ export class MemoryTrim {
     const every = o.checkMs ?? 30_000;
     if (o.gc && every > 0) {
       this.check = setInterval(() => {
-        const used = (o.heapUsed ?? (() => process.memoryUsage().heapUsed))();
-        if (this.timer === undefined && this.live > 0 && used > 2 * this.live + 16 * 2 ** 20) this.trim();
+        if (this.timer === undefined && this.live > 0 && this.heapUsed() > 2 * this.live + 16 * 2 ** 20) this.trim();
       }, every);
       this.check.unref();
     }
   }
 
-  /** how long the last trim held the event loop, ms */
-  lastTrimMs = 0;
+  private heapUsed(): number {
+    return this.o.heapUsed ? this.o.heapUsed() : process.memoryUsage().heapUsed;
+  }
 
   private trim(): void {
     this.changes = 0;
@@ -72,7 +75,7 @@ export class MemoryTrim {
     const t0 = performance.now();
     void this.o.gc?.({ type: 'major', execution: 'sync', flavor: 'last-resort' });
     this.lastTrimMs = performance.now() - t0;
-    this.live = (this.o.heapUsed ?? (() => process.memoryUsage().heapUsed))();
+    this.live = this.heapUsed();
   }
 
   /** a VSI changed (command, answer, end): called for every change, so it only counts */
