@@ -37,6 +37,12 @@ function replayKept(kept: Kept, opts: AnalyzeOptions, known: Known): ReplayResul
   return done(pass);
 }
 
+/** the first pass's result, or a second pass over the kept records when the first asks for one */
+function finishOrReplay(pass: ReplayPass, kept: Kept, opts: AnalyzeOptions): ReplayResult {
+  const out = pass.finish();
+  return 'result' in out ? out.result : replayKept(kept, opts, out.again);
+}
+
 /** the result of a pass that was given what an earlier one found (such a pass always has one) */
 function done(pass: ReplayPass): ReplayResult {
   const out = pass.finish();
@@ -54,8 +60,7 @@ export async function analyze(source: Iterable<ReplayInput> | AsyncIterable<Repl
     kept.error = { e };
     pass.fail(e);
   }
-  const out = pass.finish();
-  return 'result' in out ? out.result : replayKept(kept, opts, out.again);
+  return finishOrReplay(pass, kept, opts);
 }
 
 /** Synchronous form for in-memory records. */
@@ -68,8 +73,7 @@ export function analyzeSync(source: Iterable<ReplayInput>, opts: AnalyzeOptions 
     kept.error = { e };
     pass.fail(e);
   }
-  const out = pass.finish();
-  return 'result' in out ? out.result : replayKept(kept, opts, out.again);
+  return finishOrReplay(pass, kept, opts);
 }
 
 function passOverBytes(buf: Uint8Array, opts: AnalyzeOptions, known?: Known): ReplayPass {
