@@ -7,7 +7,7 @@
  */
 import { toHex, uuidToString } from '../pdu/bytes.js';
 import { PduError } from '../pdu/errors.js';
-import { encodeVdpEntries, sameManagerId, tryVdpEntries, vdpEntrySize } from '../pdu/vdp.js';
+import { encodeVdpEntries, sameManagerId, tryVdpEntries, VDP_END_TLV_LEN, vdpEntrySize } from '../pdu/vdp.js';
 import { validateVsi } from '../pdu/validate.js';
 import { VDP_STATUS_HARD, VDP_STATUS_KEEP, VDP_STATUS_RESPONSE, VDP_RESP_INSUFFICIENT_RESOURCES, type FilterEntry, type VdpEntry, type VsiMode } from '../pdu/types.js';
 import type { TimerHandle, TimerService } from './timers.js';
@@ -398,14 +398,14 @@ export class VdpBridgeEngine implements EcpUlp {
     while (n < this.out.length) {
       if (n > 0 && !sameManagerId(this.out[n]!.managerId, this.out[0]!.managerId)) break;
       const s = vdpEntrySize(this.out[n]!, n === 0);
-      if (size + s > maxLen) break;
+      if (size + s > maxLen - VDP_END_TLV_LEN) break;
       size += s;
       n++;
     }
     if (n === 0) n = 1; // an oversized single entry cannot come from a valid request; let the encoder refuse it
     const batch = this.out.splice(0, n);
     this.counters.ulpdusSent++;
-    return { ulpdu: encodeVdpEntries(batch), token: batch.length };
+    return { ulpdu: encodeVdpEntries(batch, { end: true }), token: batch.length };
   }
 
   delivered(): void {}

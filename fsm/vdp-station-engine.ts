@@ -11,7 +11,7 @@
  * while; state can be exported and restored across restarts.
  */
 import { toHex, uuidToString } from '../pdu/bytes.js';
-import { encodeVdpEntries, MAX_FILTERS, sameManagerId, tryVdpEntries, vdpEntrySize } from '../pdu/vdp.js';
+import { encodeVdpEntries, MAX_FILTERS, sameManagerId, tryVdpEntries, VDP_END_TLV_LEN, vdpEntrySize } from '../pdu/vdp.js';
 import { validateVsi } from '../pdu/validate.js';
 import { PduError } from '../pdu/errors.js';
 import { VDP_STATUS_RESPONSE, type FilterEntry, type VdpEntry, type VsiMode, type VsiTlv } from '../pdu/types.js';
@@ -585,7 +585,7 @@ export class VdpStationEngine implements EcpUlp {
       if (entries.length > 0 && !sameManagerId(e.managerId, entries[0]!.managerId)) break;
       if (entries.length >= this.packLimit) break;
       const n = vdpEntrySize(e, entries.length === 0);
-      if (size + n > maxLen) break;
+      if (size + n > maxLen - VDP_END_TLV_LEN) break;
       size += n;
       entries.push(e);
       keys.push(rec);
@@ -607,7 +607,7 @@ export class VdpStationEngine implements EcpUlp {
     this.counters.ulpdusSent++;
     this.counters.tlvsSent += entries.length;
     this.counters.requestsSent += entries.length;
-    return { ulpdu: encodeVdpEntries(entries), token: keys };
+    return { ulpdu: encodeVdpEntries(entries, { end: true }), token: keys };
   }
 
   /** the current adaptive packing limit (TLVs per ECPDU) */

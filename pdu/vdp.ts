@@ -259,11 +259,19 @@ function sameId(a: Uint8Array, b: Uint8Array | undefined): boolean {
   return true;
 }
 
+/** octets of the End TLV (type 0, length 0) */
+export const VDP_END_TLV_LEN = 2;
+
 /**
  * A ULPDU packing several VSIs. A Manager ID TLV applies to the VSI TLVs that follow it, so
  * it is written only when it changes — lldpad drops a whole ECPDU that carries a second
  * Manager ID TLV ("Duplicate Manager ID TLV"), so callers that talk to lldpad pack only
  * VSIs of one manager together.
+ *
+ * The engines always ask for `end`: lldpad copies a ULPDU over the previous one in a fixed
+ * buffer and walks its TLVs until a type-0 header, not to the ULPDU's length
+ * (qbg/vdp22sm.c vdp22_input), so without an End TLV a ULPDU shorter than the one before
+ * it is followed by the stale VSI TLVs of that one, and lldpad answers them all again.
  */
 export function encodeVdpEntries(entries: readonly VdpEntry[], opts: { end?: boolean } = {}): Uint8Array {
   const tlvs: VdpTlv[] = [];
