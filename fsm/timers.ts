@@ -189,7 +189,7 @@ export class VirtualTimers implements TimerService {
 }
 
 /** the longest stretch of timer callbacks per event-loop turn (RealTimers) */
-const FIRE_SLICE_MS = 8;
+const FIRE_SLICE_MS = 5;
 
 /**
  * Wall-clock timers on Node's event loop: one setTimeout armed for the earliest deadline.

@@ -736,7 +736,7 @@ export class VdpStationEngine implements EcpUlp {
    * several event-loop turns. Deferred commands are saved in their commanded mode without
    * being run (running them all here would undo the slicing of a burst).
    */
-  *exportStateChunks(size = 500): Generator<PersistedVsi[]> {
+  *exportStateChunks(size = 250): Generator<PersistedVsi[]> {
     let out: PersistedVsi[] = [];
     for (const r of this.recs.values()) {
       const deferred = r.deferredMode;

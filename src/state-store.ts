@@ -103,7 +103,7 @@ export class StateWriter {
         this.timer = undefined;
         void this.writeAsync();
       },
-      Math.max(this.delayMs, 5 * this.lastWriteMs),
+      Math.max(this.delayMs, 10 * this.lastWriteMs),
     );
   }
 

@@ -160,6 +160,6 @@ export class ApiServer {
 }
 
 /** the longest stretch of request handling per event-loop turn */
-const SLICE_MS = 8;
+const SLICE_MS = 5;
 /** answers gathered into one write */
 const CORK_BYTES = 64 * 1024;

@@ -20,6 +20,7 @@ import { captureBaseName, PcapWriter } from '../pcap/file.js';
 import { readState, StateWriter } from '../state-store.js';
 import { jsonArrayInSlices } from '../json-slices.js';
 import { exposedGc, MemoryTrim } from './memory.js';
+import { libc } from '../io/libc.js';
 import { InterfaceRuntime } from './interface.js';
 import { UnknownInterfaceError } from '../io/packet-socket.js';
 import { NetlinkSocket } from '../io/netlink-socket.js';
@@ -52,7 +53,7 @@ export class Daemon implements ApiHandler {
   private api: ApiServer;
   private state: StateWriter;
   /** gives the heap a burst grew back to the OS once the burst is over */
-  readonly memory = new MemoryTrim({ gc: exposedGc() });
+  readonly memory = new MemoryTrim({ gc: exposedGc(), releaseNative: () => void libc.malloc_trim(0) });
   private watchers = new Set<(e: unknown) => void>();
   private captures: PcapWriter[] = [];
   private stopping = false;
@@ -243,6 +244,8 @@ export class Daemon implements ApiHandler {
           eventLoopDelayP99Ms: d.count > 0 ? d.percentile(99) / 1e6 : 0,
           rssBytes: mem.rss,
           heapUsedBytes: mem.heapUsed,
+          heapTotalBytes: mem.heapTotal,
+          externalBytes: mem.external,
           memoryTrims: this.memory.trims,
           lastTrimMs: this.memory.lastTrimMs,
           cpuUserMs: cpu.user / 1000,

@@ -23,6 +23,8 @@ export const libc = {
   read: lib.func('long read(int fd, _Out_ void *buf, unsigned long len)'),
   if_nametoindex: lib.func('unsigned int if_nametoindex(const char *name)'),
   strerror: lib.func('const char *strerror(int errnum)'),
+  /** glibc: give the free memory of every malloc arena back to the kernel */
+  malloc_trim: lib.func('int malloc_trim(unsigned long pad)'),
 };
 
 /** The address of a Buffer's memory, for structures (msghdr, iovec) that hold pointers. */
