@@ -97,7 +97,7 @@ export class StateWriter {
   markDirty(): void {
     this.dirty = true;
     if (this.timer || this.running) return;
-    // space the writes so that serialising takes at most a fifth of the loop's time
+    // space the writes so that serialising takes at most a tenth of the loop's time
     this.timer = setTimeout(
       () => {
         this.timer = undefined;
