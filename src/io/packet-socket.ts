@@ -109,6 +109,9 @@ export interface PacketCounters {
   otherHostIgnored: number;
 }
 
+/** time a socket's frames may take per event-loop turn (as API lines and timer expiries, 5 ms) */
+const DRAIN_SLICE_MS = 5;
+
 export class PacketSocket {
   readonly counters: PacketCounters = { rx: 0, tx: 0, txErrors: 0, rxErrors: 0, outgoingIgnored: 0, otherHostIgnored: 0 };
   private fd: number;
@@ -153,8 +156,17 @@ export class PacketSocket {
     return new PacketSocket(o);
   }
 
+  /**
+   * Reads until EAGAIN, but for at most DRAIN_SLICE_MS per event-loop turn: each frame runs
+   * the ECP and VDP machines, and a peer flooding the port (lldpad's ECP re-sending every
+   * answer several times once its timers leak) would otherwise hold the loop for hundreds
+   * of ms, delaying our own ACKs and timers. What is left is read on the next turn (the
+   * socket is still readable, so the reactor's next poll returns at once).
+   */
   private drain(): void {
+    const t0 = performance.now();
     for (let n = 0; n < 4096 && !this.closed; n++) {
+      if (n > 0 && performance.now() - t0 > DRAIN_SLICE_MS) return;
       this.alen[0] = 20;
       const rc = Number(libc.recvfrom(this.fd, this.buf, this.buf.length, MSG_DONTWAIT, this.addr, this.alen));
       if (rc < 0) {
