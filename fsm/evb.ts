@@ -18,7 +18,6 @@ import type { TimerService } from './timers.js';
 import type { TransitionSink } from './transitions.js';
 import type { EvbOperative } from './ulp.js';
 
-export { localTlv, negotiate, operativeOf, type EvbPolicy, type EvbRole } from './evb-rules.js';
 import { localTlv, negotiate, operativeOf, type EvbPolicy, type EvbRole } from './evb-rules.js';
 
 type EvbEvent = { type: 'RX_EVB'; tlv: EvbTlv } | { type: 'RX_NO_EVB' } | { type: 'PEER_GONE'; why: string } | { type: 'SET_POLICY'; policy: EvbPolicy };

@@ -78,8 +78,6 @@ export interface BridgeEngineOptions {
   random?: () => number;
 }
 
-export { toutKeepAliveMs } from './ulp.js';
-
 /** An entry with PS set asked for exactly its PS/PCP/VID field: the station refuses any change to it (§4.6). */
 function withAssignments(filters: FilterEntry[], d: BridgeDecision): FilterEntry[] {
   // nothing to assign: the list as it is (entries are replaced, never changed in place)

@@ -140,8 +140,6 @@ function hex16(b: Uint8Array): Uint8Array {
   return b;
 }
 
-export { respWaitDelayMs } from './ulp.js';
-
 const STORED = new CompiledMachine<typeof stationMachine, StationContext>(stationMachine);
 
 export class VdpStationEngine implements EcpUlp {

@@ -10,7 +10,7 @@ import { VirtualTimers } from '../timers.js';
 import type { TransitionRecord } from '../transitions.js';
 import { VdpBridgeEngine, type BridgePolicy } from '../vdp-bridge-engine.js';
 import { VdpStationEngine, type StationEngineOptions } from '../vdp-station-engine.js';
-import type { EvbPolicy } from '../evb.js';
+import type { EvbPolicy } from '../evb-rules.js';
 import { SimLink, type Impairment, type TapRecord } from './link.js';
 
 export const STATION_MAC = '02:76:64:70:00:01';

@@ -1,13 +1,13 @@
 /**
  * EVB in a capture: each side's EVB TLVs (the first and every change), LLDP shutdowns, the
- * operative parameters (fsm/evb.ts `negotiate`/`operativeOf`, i.e. what lldpad runs ECP and
+ * operative parameters (fsm/evb-rules.ts `negotiate`/`operativeOf`, i.e. what lldpad runs ECP and
  * VDP with) and the timers they imply; `evb-disagreement` when a side keeps advertising
  * values that do not follow from the peer's TLV it has had time to process.
  */
 import { describeEvb, EVB_MODE_NAMES, evbShort } from '../../pdu/describe.js';
 import { EVB_MODE_BRIDGE, EVB_MODE_STATION, type EvbTlv } from '../../pdu/types.js';
 import { negotiate, operativeOf, type EvbPolicy, type EvbRole } from '../../fsm/evb-rules.js';
-import { EVB_DEFAULTS, evbTimerMs, respWaitDelayMs, type EvbOperative } from '../../fsm/ulp.js';
+import { EVB_DEFAULTS, evbTimerMs, respWaitDelayMs, toutKeepAliveMs, type EvbOperative } from '../../fsm/ulp.js';
 import type { LldpEv } from './collect.js';
 import type { EvbOperativeView, EvbSection, EvbSide, EvbTimers, Finding } from './types.js';
 import { finding, round3 } from './util.js';
@@ -20,7 +20,7 @@ export function timersOf(op: EvbOperative): EvbTimers {
     respWaitDelayMs: round3(respWaitDelayMs(op)),
     reinitKeepAliveMs: round3(rka),
     keepAliveToleranceMs: round3(1.5 * rka),
-    toutKeepAliveMs: round3(1.5 * (rka + (2 * op.r + 1) * evbTimerMs(op.rte))),
+    toutKeepAliveMs: round3(toutKeepAliveMs(op)),
   };
 }
 

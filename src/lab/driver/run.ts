@@ -6,8 +6,7 @@
  */
 import { EVB_MODE_NAMES } from '../../../pdu/describe.js';
 import { evbTimerMs } from '../../../fsm/ulp.js';
-import { respWaitDelayMs } from '../../../fsm/vdp-station-engine.js';
-import { toutKeepAliveMs } from '../../../fsm/vdp-bridge-engine.js';
+import { respWaitDelayMs, toutKeepAliveMs } from '../../../fsm/ulp.js';
 import { DEFAULT_ECP, DEFAULT_EVB, DEFAULT_LLDP, interfaceConfigFor, loadConfig, type InterfaceConfig } from '../../config.js';
 import { MAC_NEAREST_CUSTOMER_BRIDGE } from '../../../pdu/types.js';
 import type { Logger } from '../../log.js';

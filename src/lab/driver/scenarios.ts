@@ -8,7 +8,7 @@ import { reasonText } from '../../../pdu/describe.js';
 import { toHex } from '../../../pdu/bytes.js';
 import { VDP_HINT_M, VDP_HINT_S, VDP_STATUS_RESPONSE, type VsiMode } from '../../../pdu/types.js';
 import { evbTimerMs } from '../../../fsm/ulp.js';
-import { respWaitDelayMs } from '../../../fsm/vdp-station-engine.js';
+import { respWaitDelayMs } from '../../../fsm/ulp.js';
 import { vsiKey } from '../../../fsm/vsi.js';
 import { vsiSpecToWire, type VsiSpec } from '../../api/vsi-spec.js';
 import { labVsi } from '../vsis.js';

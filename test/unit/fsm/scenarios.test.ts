@@ -11,8 +11,7 @@ import { decodeFrame } from '../../../pdu/frame.js';
 import { vdpEntries } from '../../../pdu/vdp.js';
 import type { FilterEntry, VsiMode, VsiTlv } from '../../../pdu/types.js';
 import { BackToBack, type B2BOptions } from '../../../fsm/sim/b2b.js';
-import { respWaitDelayMs } from '../../../fsm/vdp-station-engine.js';
-import { toutKeepAliveMs } from '../../../fsm/vdp-bridge-engine.js';
+import { respWaitDelayMs, toutKeepAliveMs } from '../../../fsm/ulp.js';
 import { EVB_DEFAULTS, evbTimerMs } from '../../../fsm/ulp.js';
 import { VdpCommandError, type Outcome, type VsiWire } from '../../../fsm/vsi.js';
 

@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { macToBytes, uuidToBytes } from '../../../pdu/bytes.js';
 import { encodeFrame } from '../../../pdu/frame.js';
 import { serializePcapHeader, serializePcapRecord } from '../../../pdu/pcap.js';
-import { localTlv } from '../../../fsm/evb.js';
+import { localTlv } from '../../../fsm/evb-rules.js';
 import type { EvbTlv, VsiMode } from '../../../pdu/types.js';
 import { encodeVdpEntries } from '../../../pdu/vdp.js';
 import { analyze, analyzeBytes, analyzeFile, analyzeSync, type ReplayInput } from '../../../src/replay/analyze.js';

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { macToBytes, uuidToBytes } from '../../../pdu/bytes.js';
 import { encodeFrame } from '../../../pdu/frame.js';
 import { LINKTYPE_LINUX_SLL, serializePcapHeader, serializePcapRecord } from '../../../pdu/pcap.js';
-import { localTlv } from '../../../fsm/evb.js';
+import { localTlv } from '../../../fsm/evb-rules.js';
 import type { DecodedFrame, EvbTlv, VsiMode } from '../../../pdu/types.js';
 import { encodeVdpEntries } from '../../../pdu/vdp.js';
 import { analyzeBytes, analyzeSync, type ReplayInput } from '../../../src/replay/analyze.js';
