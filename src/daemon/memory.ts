@@ -5,9 +5,11 @@
  * Measured in BENCHMARKS.md (vs-lldpad, "RSS growth per VSI"):
  *  - a smaller young generation (`--max-semi-space-size`, in the daemon's Node flags): the
  *    default lets it grow to 3 × 16 MiB, which a burst fills and V8 never returns;
- *  - once a burst is over (many changes, then `quietMs` without any), one full compacting
- *    GC (it returns free pages; its time on the loop is reported as `lastTrimMs` in ping),
- *    so the old generation the burst grew is given back;
+ *  - once a burst is over (many changes, then `quietMs` without any), one full GC and a
+ *    malloc_trim (their time on the loop is reported as `lastTrimMs` in ping), so the dead
+ *    objects the burst promoted are collected. V8 compacts only its most fragmented pages:
+ *    after 10,000 associations old-space pages holding ~20 MiB stay ~40 MiB larger (an
+ *    everything-compacting GC got them back but held the loop 50–70 ms: not used);
  *  - between bursts, the same when the heap has doubled since the last trim.
  * Both need Node flags, which V8 reads only at start-up: `vdpd` sets them in its `#!` line
  * (DAEMON_NODE_FLAGS); a daemon started without them simply skips the trim.
@@ -17,9 +19,9 @@
 export const DAEMON_NODE_FLAGS = ['--max-semi-space-size=2', '--expose-gc'] as const;
 
 /**
- * V8's gc() called without arguments: a full, synchronous, compacting collection that gives
- * free pages back. (Node 20's V8 takes an options object, `{ type: 'major', … }`, and then
- * does nothing at all: test/unit/memory.test.ts runs the real one.)
+ * V8's gc() called without arguments: a full, synchronous collection. (Node 20's V8 also
+ * accepts an options object, `{ type: 'major', … }`, and then does nothing at all:
+ * test/unit/memory.test.ts runs the real one.)
  */
 type GcFn = () => void;
 
@@ -34,7 +36,7 @@ export interface MemoryTrimOptions {
   /**
    * after the GC: hand free native (malloc) memory back to the kernel. A burst grows glibc's
    * arenas too (socket buffers, V8's compiler zones, parser scratch) and glibc keeps what
-   * is not at the top of an arena: ~17 MiB after 10,000 associations.
+   * is not at the top of an arena (how much this gives back was not separately measured).
    */
   releaseNative?: () => void;
   /** how long the daemon must see no change before it trims */
