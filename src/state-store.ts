@@ -44,14 +44,20 @@ export function readState(path: string): StateFile | undefined {
   return o as StateFile;
 }
 
+/** The file's text, each interface's records given as the text of a JSON array (one format for both writers). */
+function stateText(ifaces: readonly (readonly [name: string, arrayJson: string])[]): string {
+  return `{"version":${STATE_VERSION},"writtenAt":${JSON.stringify(new Date().toISOString())},"interfaces":{${ifaces.map(([n, a]) => `${JSON.stringify(n)}:${a}`).join(',')}}}`;
+}
+
 export function writeStateAtomic(path: string, state: Omit<StateFile, 'version' | 'writtenAt'>): void {
   const dir = dirname(path);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const tmp = `${path}.tmp-${process.pid}`;
-  const body: StateFile = { version: STATE_VERSION, writtenAt: new Date().toISOString(), interfaces: state.interfaces };
+  // as JSON.stringify of the whole object would: members whose value is undefined are left out
+  const text = stateText(Object.entries(state.interfaces).flatMap(([n, v]) => (v === undefined ? [] : [[n, JSON.stringify(v)] as const])));
   const fd = openSync(tmp, 'w', 0o600);
   try {
-    writeSync(fd, JSON.stringify(body));
+    writeSync(fd, text);
     fsyncSync(fd);
   } finally {
     closeSync(fd);
@@ -136,14 +142,14 @@ export class StateWriter {
   /** the file's text, built a chunk per event-loop turn */
   private async serialise(): Promise<string> {
     let cpu = 0;
-    const ifaces: string[] = [];
+    const ifaces: [string, string][] = [];
     for (const [name, chunks] of this.source()) {
       const a = await jsonArrayInSlices(chunks);
       cpu += a.cpuMs;
-      ifaces.push(`${JSON.stringify(name)}:${a.text}`);
+      ifaces.push([name, a.text]);
     }
     this.lastWriteMs = cpu;
-    return `{"version":${STATE_VERSION},"writtenAt":${JSON.stringify(new Date().toISOString())},"interfaces":{${ifaces.join(',')}}}`;
+    return stateText(ifaces);
   }
 
   /** Write now, synchronously (shutdown): waits for nothing, so call `idle()` first. */
