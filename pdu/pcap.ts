@@ -83,7 +83,8 @@ export class PcapParser {
   private append(chunk: Uint8Array): void {
     if (this.buf.length === 0) this.buf = chunk;
     else {
-      const b = new Uint8Array(this.buf.length + chunk.length);
+      // a Buffer like the chunks a file stream gives: one kind of array for every reader of the octets keeps their code monomorphic
+      const b = Buffer.allocUnsafe(this.buf.length + chunk.length);
       b.set(this.buf);
       b.set(chunk, this.buf.length);
       this.buf = b;

@@ -104,6 +104,13 @@ export function draftItem(t: VdpDraftTlv, keys: VsiKeys): VdpItem | undefined {
 
 /** keys from this length on are compared by Buffer.compare */
 const NATIVE_COMPARE = 64;
+/** keys longer than this are hashed over a sample of their octets */
+const SAMPLE_OVER = 96;
+
+/** the 32-bit little-endian word at b[i..i+4) */
+function word(b: Uint8Array, i: number): number {
+  return b[i]! | (b[i + 1]! << 8) | (b[i + 2]! << 16) | (b[i + 3]! << 24);
+}
 
 interface Slot<V> {
   key: Buffer;
@@ -123,11 +130,28 @@ export class ByteTable<V> {
 
   constructor(private readonly limit: number) {}
 
-  /** FNV-1a style over 32-bit little-endian words (a quarter of the multiplications), then the odd octets */
+  /**
+   * FNV-1a style over 32-bit little-endian words (a quarter of the multiplications), then
+   * the odd octets. A key longer than SAMPLE_OVER (a whole ULPDU) is hashed over a sample:
+   * its first and last 16 octets and 8 words spread between them. Equal keys still hash
+   * equal, and a lookup always compares every octet (get), so a sample only costs a compare
+   * when two keys of one length share it; hashing every octet of each ULPDU was most of
+   * the replay's decoding time.
+   */
   static hash(b: Uint8Array, start: number, end: number): number {
-    let h = 0x811c9dc5 ^ (end - start);
+    const len = end - start;
+    let h = 0x811c9dc5 ^ len;
+    if (len > SAMPLE_OVER) {
+      h = Math.imul(h ^ word(b, start) ^ word(b, end - 4), 0x01000193);
+      h = Math.imul(h ^ word(b, start + 4) ^ word(b, end - 8), 0x01000193);
+      h = Math.imul(h ^ word(b, start + 8) ^ word(b, end - 12), 0x01000193);
+      h = Math.imul(h ^ word(b, start + 12) ^ word(b, end - 16), 0x01000193);
+      const step = Math.floor((len - 36) / 8);
+      for (let k = 1, i = start + 16; k <= 8; k++) h = Math.imul(h ^ word(b, i + k * step), 0x01000193);
+      return h ^ (h >>> 15);
+    }
     let i = start;
-    for (const last = end - 4; i <= last; i += 4) h = Math.imul(h ^ (b[i]! | (b[i + 1]! << 8) | (b[i + 2]! << 16) | (b[i + 3]! << 24)), 0x01000193);
+    for (const last = end - 4; i <= last; i += 4) h = Math.imul(h ^ word(b, i), 0x01000193);
     for (; i < end; i++) h = Math.imul(h ^ b[i]!, 0x01000193);
     return h ^ (h >>> 15);
   }

@@ -1,0 +1,65 @@
+/**
+ * The replay's intern table (src/replay/items.ts ByteTable): a long key is hashed over a
+ * sample of its octets, so keys that differ only outside the sample share a hash; a lookup
+ * must still tell them apart by comparing every octet.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { ByteTable } from '../../../src/replay/items.js';
+
+describe('ByteTable', () => {
+  it('tells apart long keys that differ only outside the hashed sample', () => {
+    const base = new Uint8Array(600).map((_, i) => (i * 7) & 0xff);
+    const h = ByteTable.hash(base, 0, base.length);
+    // find octets the sample skips: changing one leaves the hash as it was
+    const skipped: number[] = [];
+    for (let i = 0; i < base.length && skipped.length < 3; i++) {
+      const k = base.slice();
+      k[i] ^= 0xff;
+      if (ByteTable.hash(k, 0, k.length) === h) skipped.push(i);
+    }
+    expect(skipped.length).toBe(3);
+    const t = new ByteTable<number>(100);
+    const keys = skipped.map((i) => {
+      const k = base.slice();
+      k[i] ^= 0xff;
+      return k;
+    });
+    t.set(h, base, 0, base.length, -1);
+    keys.forEach((k, n) => t.set(h, k, 0, k.length, n));
+    expect(t.get(h, base, 0, base.length)).toBe(-1);
+    keys.forEach((k, n) => expect(t.get(h, k, 0, k.length)).toBe(n));
+    const other = base.slice();
+    other[skipped[0]!] ^= 0x01;
+    expect(t.get(h, other, 0, other.length)).toBeUndefined();
+  });
+
+  it('finds every key stored, in place inside a larger buffer, and no key not stored', () => {
+    fc.assert(
+      fc.property(fc.array(fc.uint8Array({ minLength: 0, maxLength: 300 }), { minLength: 1, maxLength: 40 }), fc.nat(16), (keys, pad) => {
+        const t = new ByteTable<number>(1000);
+        const at = (k: Uint8Array): [Uint8Array, number, number] => {
+          const b = new Uint8Array(pad + k.length + 3).fill(0xaa);
+          b.set(k, pad);
+          return [b, pad, pad + k.length];
+        };
+        const first = new Map<string, number>();
+        keys.forEach((k, i) => {
+          const [b, s, e] = at(k);
+          const h = ByteTable.hash(b, s, e);
+          expect(ByteTable.hash(k, 0, k.length)).toBe(h);
+          if (t.get(h, b, s, e) === undefined) {
+            t.set(h, b, s, e, i);
+            first.set(Buffer.from(k).toString('hex'), i);
+          }
+        });
+        for (const k of keys) {
+          const [b, s, e] = at(k);
+          expect(t.get(ByteTable.hash(b, s, e), b, s, e)).toBe(first.get(Buffer.from(k).toString('hex')));
+        }
+        const absent = new Uint8Array(301).fill(1);
+        expect(t.get(ByteTable.hash(absent, 0, absent.length), absent, 0, absent.length)).toBeUndefined();
+      }),
+    );
+  });
+});
