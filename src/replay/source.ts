@@ -7,6 +7,7 @@
  * error is then thrown for the caller to report.
  */
 import { createReadStream } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
 import { createGunzip, gunzipSync } from 'node:zlib';
 import type { Readable } from 'node:stream';
 import { PcapParser, type PcapRecordSink } from '../../pdu/pcap.js';
@@ -36,12 +37,27 @@ async function chunksOf(path: string): Promise<Readable> {
 }
 
 /**
- * Every record of a capture file to `sink` as the file is read (a large capture is never
- * held whole; gzip detected by magic); throws after the last good record. The records are
- * views into the chunks read, fresh buffers that nothing writes to afterwards.
+ * Every record of a capture file to `sink`; throws after the last good record. A capture
+ * of up to WHOLE_MAX octets is read in one piece and scanned in place (a stream of 1 MiB
+ * chunks costs a copy of each chunk to join the record that spans it, and the stream's own
+ * overhead); a larger or gzip-compressed one streams, so it is never held whole. The
+ * records are views into the octets read, fresh buffers that nothing writes to afterwards.
  */
 export async function scanFile(path: string, sink: PcapRecordSink): Promise<void> {
+  const size = (await stat(path)).size;
+  if (size <= WHOLE_MAX) {
+    const whole = await readFile(path);
+    if (!(whole[0] === 0x1f && whole[1] === 0x8b)) {
+      const p = new PcapParser();
+      p.scan(whole, sink);
+      p.end();
+      return;
+    }
+  }
   const p = new PcapParser();
   for await (const chunk of await chunksOf(path)) p.scan(chunk as Uint8Array, sink);
   p.end();
 }
+
+/** captures up to this size are read whole */
+const WHOLE_MAX = 64 * 1024 * 1024;
