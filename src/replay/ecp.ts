@@ -7,15 +7,13 @@
  */
 import type { EcpEv, EcpProto } from './collect.js';
 import type { Ends } from './roles.js';
-import type { EcpDirection, EcpduView, EcpSection, Finding } from './types.js';
+import type { EcpDirection, EcpduView, EcpSection, Finding, LadderEnd } from './types.js';
 import { finding, fmtMs, round3, stats } from './util.js';
 
 interface Ecpdu {
   seq: number;
-  /** the payload: bytes[start..end) */
-  bytes: Uint8Array;
-  start: number;
-  end: number;
+  /** its first transmission: the payload, and the content text made from it only if the ECPDU is listed */
+  ev: EcpEv;
   view: EcpduView;
   txTimes: number[];
   /** the latest transmission already got its ACK */
@@ -27,29 +25,27 @@ interface Dir {
   mac: string;
   proto: EcpProto;
   cur: Ecpdu | undefined;
+  /** the earlier ECPDUs an ACK can still reach, oldest first */
   history: Ecpdu[];
   lastSeq: number | undefined;
   lastSeqFrame: number;
   latencies: number[];
-  /** the ECPDUs an ACK can still reach (the current one and the history), oldest first; content is made into text only if listed */
-  open: Open[];
 }
 
-interface Open {
-  view: EcpduView;
-  content: () => string;
-}
+/** the text of an ECPDU's content (pass.ts), made only for the ECPDUs listed */
+export type EcpContent = (ev: EcpEv, from: LadderEnd) => string;
 
 export type ReqOutcome = 'new' | 'retransmission' | 'duplicate';
 
 const HISTORY = 8;
 
 function samePayload(e: Ecpdu, ev: EcpEv): boolean {
-  const n = e.end - e.start;
+  const f = e.ev;
+  const n = f.payloadEnd - f.payloadStart;
   if (ev.payloadEnd - ev.payloadStart !== n) return false;
-  const a = e.bytes;
+  const a = f.bytes;
   const b = ev.bytes;
-  for (let i = 0; i < n; i++) if (a[e.start + i] !== b[ev.payloadStart + i]) return false;
+  for (let i = 0; i < n; i++) if (a[f.payloadStart + i] !== b[ev.payloadStart + i]) return false;
   return true;
 }
 
@@ -71,6 +67,7 @@ export class EcpTracker {
   constructor(
     private readonly roles: Ends,
     private readonly findings: Finding[],
+    private readonly content: EcpContent,
     /** list every ECPDU (default: only those with a retransmission, duplicate, missing or late ACK) */
     private readonly full = false,
     /** the ack timer to judge late ACKs by, when known in advance */
@@ -111,14 +108,13 @@ export class EcpTracker {
         lastSeq: undefined,
         lastSeqFrame: 0,
         latencies: [],
-        open: [],
       };
       this.dirs[proto].set(mac, d);
     }
     return d;
   }
 
-  onRequest(ev: EcpEv, content: () => string, ackTimerMs: number, maxRetries: number): ReqOutcome {
+  onRequest(ev: EcpEv, ackTimerMs: number, maxRetries: number): ReqOutcome {
     const d = this.dir(ev.src, ev.proto);
     d.view.transmissions++;
     const cur = d.cur;
@@ -182,9 +178,8 @@ export class EcpTracker {
     d.lastSeq = ev.seq;
     d.lastSeqFrame = ev.frame;
     const view: EcpduView = { seq: ev.seq, frame: ev.frame, timeMs: ev.t, frames: [ev.frame], acks: [], content: '' };
-    d.cur = { seq: ev.seq, bytes: ev.bytes, start: ev.payloadStart, end: ev.payloadEnd, view, txTimes: [ev.t], lastTxAcked: false };
+    d.cur = { seq: ev.seq, ev, view, txTimes: [ev.t], lastTxAcked: false };
     d.view.ecpdus++;
-    d.open.push({ view, content });
     return 'new';
   }
 
@@ -226,9 +221,8 @@ export class EcpTracker {
   private close(d: Dir, e: Ecpdu, ackTimerMs: number, maxRetries: number, endT: number | undefined): void {
     d.history.push(e);
     if (d.history.length > HISTORY) {
-      d.history.shift();
       // out of every ACK's reach: its view is final, list it or let it go
-      this.settle(d, d.open.shift()!, ackTimerMs);
+      this.settle(d, d.history.shift()!, ackTimerMs);
     }
     if (e.view.acks.length > 0) {
       d.view.acked++;
@@ -259,7 +253,7 @@ export class EcpTracker {
   }
 
   /** An ECPDU whose view can change no more: listed (with its content) when eventful or in full mode. */
-  private settle(d: Dir, e: Open, ackTimerMs: number): void {
+  private settle(d: Dir, e: Ecpdu, ackTimerMs: number): void {
     const v = e.view;
     if (!this.full && v.frames.length === 1 && v.acks.length === 1) {
       const latency = v.acks[0]!.latencyMs;
@@ -269,7 +263,7 @@ export class EcpTracker {
       }
       this.minLate = Math.min(this.minLate, latency);
     }
-    v.content = e.content();
+    v.content = this.content(e.ev, this.roles.endOf(e.ev.src));
     d.view.list.push(v);
   }
 
@@ -288,8 +282,8 @@ export class EcpTracker {
       if (d.cur) this.close(d, d.cur, ackTimerMs, maxRetries, endT);
       d.cur = undefined;
       d.view.ackLatencyMs = stats(d.latencies);
-      for (const e of d.open) this.settle(d, e, ackTimerMs);
-      d.open = [];
+      for (const e of d.history) this.settle(d, e, ackTimerMs);
+      d.history = [];
     }
     return { directions: dirs.map((d) => d.view) };
   }

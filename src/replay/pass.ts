@@ -81,7 +81,7 @@ class Run {
   ) {
     this.ends = new Ends(roles);
     this.evb = new EvbTracker(roles.station, roles.bridge, this.findings);
-    this.ecp = new EcpTracker(this.ends, this.findings, opts.full ?? false, ackTimerMs);
+    this.ecp = new EcpTracker(this.ends, this.findings, ecpContent, opts.full ?? false, ackTimerMs);
     this.vdp = new VdpTracker(this.findings, opts.full ?? false);
     this.ladder = opts.ladder === false ? undefined : [];
   }
@@ -123,8 +123,7 @@ class Run {
       return { frame: ev.frame, timeMs: ev.t, from, to, kind: 'ecp-ack', label: `${draft}ack ${ev.seq}`, tags: ['ack', ...tags] };
     }
     if (ev.op === 'other') return tags && { frame: ev.frame, timeMs: ev.t, from, to, kind: 'ecp-other', label: `${draft}ECP reserved op, seq ${ev.seq}`, tags };
-    const content = (): string => ecpContent(ev, from);
-    const outcome = this.ecp.onRequest(ev, content, timers.ackTimerMs, this.evb.operative().op.r);
+    const outcome = this.ecp.onRequest(ev, timers.ackTimerMs, this.evb.operative().op.r);
     if (outcome === 'new') {
       for (const it of ev.vdp) {
         const t = this.vdp.onItem(ev, it, from, timers);
@@ -133,7 +132,7 @@ class Run {
     } else tags?.push(outcome);
     if (!tags) return undefined;
     const prefix = outcome === 'retransmission' ? 'retx ' : outcome === 'duplicate' ? 'dup ' : '';
-    return { frame: ev.frame, timeMs: ev.t, from, to, kind: 'ecp-req', label: `${prefix}${draft}seq ${ev.seq} ${content()}`, tags: ['req', ...new Set(tags)] };
+    return { frame: ev.frame, timeMs: ev.t, from, to, kind: 'ecp-req', label: `${prefix}${draft}seq ${ev.seq} ${ecpContent(ev, from)}`, tags: ['req', ...new Set(tags)] };
   }
 }
 

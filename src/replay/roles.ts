@@ -38,71 +38,95 @@ export class Ends {
   }
 }
 
-function argmax(m: Map<string, number>, not?: string | null): string | undefined {
+/** what one sender showed: frames, VDP responses and Assoc/PreAssoc requests sent */
+interface Sent {
+  mac: string;
+  frames: number;
+  responses: number;
+  requests: number;
+}
+
+type CountOf = 'frames' | 'responses' | 'requests';
+
+/** the sender with the most `what` but `not`; a tie goes to the one listed first */
+function argmax(senders: Iterable<Sent>, what: CountOf, not?: string | null): string | undefined {
   let best: string | undefined;
   let n = 0;
-  for (const [k, v] of m) if (k !== not && v > n) [best, n] = [k, v];
+  for (const v of senders) if (v.mac !== not && v[what] > n) [best, n] = [v.mac, v[what]];
   return best;
 }
 
-function bump(m: Map<string, number>, k: string, by: number): void {
-  if (by > 0) m.set(k, (m.get(k) ?? 0) + by);
-}
-
 export class RoleEvidence {
-  private frames = new Map<string, number>();
+  /** by sender, in order of first frame */
+  private sent = new Map<string, Sent>();
+  /** senders in order of their first VDP response, and of their first request (the ties of argmax) */
+  private responders: Sent[] = [];
+  private requesters: Sent[] = [];
+  /** the latest sender's record: frames come in runs from few senders, so most frames skip the map */
+  private lastSrc: string | undefined;
+  private last: Sent | undefined;
   private evbStation: string[] = [];
   private evbBridge: string[] = [];
-  private responses = new Map<string, number>();
-  private requests = new Map<string, number>();
   private firstReq: string | undefined;
 
+  private of(src: string): Sent {
+    if (src === this.lastSrc) return this.last!;
+    let s = this.sent.get(src);
+    if (!s) {
+      s = { mac: src, frames: 0, responses: 0, requests: 0 };
+      this.sent.set(src, s);
+    }
+    this.lastSrc = src;
+    this.last = s;
+    return s;
+  }
+
   add(e: FrameEv): void {
-    bump(this.frames, e.src, 1);
+    const s = this.of(e.src);
+    s.frames++;
     if (e.kind === 'lldp') {
       if (e.evb?.evbMode === EVB_MODE_STATION && !this.evbStation.includes(e.src)) this.evbStation.push(e.src);
       if (e.evb?.evbMode === EVB_MODE_BRIDGE && !this.evbBridge.includes(e.src)) this.evbBridge.push(e.src);
     } else if (e.op === 'req') {
       this.firstReq ??= e.src;
-      let responses = 0;
-      let requests = 0;
       for (const v of e.vdp) {
-        if (v.responseBit === true) responses++;
-        else if (v.responseBit === false && v.mode !== 'deassoc') requests++;
+        if (v.responseBit === true) {
+          if (s.responses++ === 0) this.responders.push(s);
+        } else if (v.responseBit === false && v.mode !== 'deassoc') {
+          if (s.requests++ === 0) this.requesters.push(s);
+        }
       }
-      bump(this.responses, e.src, responses);
-      bump(this.requests, e.src, requests);
     }
   }
 
   /** The roles the evidence so far gives, and the findings about them. */
   resolve(stationOpt: string | undefined): { stations: Stations; findings: Finding[] } {
-    const { frames, evbStation, evbBridge, responses, requests, firstReq } = this;
+    const { sent, responders, requesters, evbStation, evbBridge, firstReq } = this;
     const findings: Finding[] = [];
     let station: string | null = null;
     let from = 'none';
     if (stationOpt) {
       station = stationOpt;
       from = 'option';
-      if (!frames.has(stationOpt)) findings.push(finding('station-not-seen', 'info', null, 0, `--station ${stationOpt} sent no LLDP/ECP frame in this capture`));
+      if (!sent.has(stationOpt)) findings.push(finding('station-not-seen', 'info', null, 0, `--station ${stationOpt} sent no LLDP/ECP frame in this capture`));
     } else if (evbStation.length > 0) {
       station = evbStation[0]!;
       from = 'evb-mode';
-    } else if (argmax(requests)) {
-      station = argmax(requests)!;
+    } else if (argmax(requesters, 'requests')) {
+      station = argmax(requesters, 'requests')!;
       from = 'vdp-direction';
     }
-    let bridge: string | null = evbBridge.find((m) => m !== station) ?? argmax(responses, station) ?? null;
+    let bridge: string | null = evbBridge.find((m) => m !== station) ?? argmax(responders, 'responses', station) ?? null;
     if (station === null && bridge !== null) {
-      station = argmax(frames, bridge) ?? null;
+      station = argmax(sent.values(), 'frames', bridge) ?? null;
       if (station) from = 'vdp-direction';
     }
     if (station === null && firstReq) {
       station = firstReq;
       from = 'first-request';
     }
-    bridge ??= argmax(frames, station) ?? null;
-    const others = [...frames.keys()].filter((m) => m !== station && m !== bridge).sort();
+    bridge ??= argmax(sent.values(), 'frames', station) ?? null;
+    const others = [...sent.keys()].filter((m) => m !== station && m !== bridge).sort();
     return { stations: { station, bridge, inferredFrom: from, others }, findings };
   }
 }
