@@ -401,7 +401,7 @@ export class VdpStationEngine implements EcpUlp {
         rec.resends = 0;
         rec.ecpAcked = false;
         this.enqueue(rec);
-        this.armRespTimers(rec, true);
+        this.armRespWait(rec, true);
         return;
       case 'resend':
         // A bridge that answers a packed burst in order, slowly (lldpad: one answer per
@@ -410,7 +410,7 @@ export class VdpStationEngine implements EcpUlp {
         // storm). Wait for it while it makes progress.
         if (rec.ecpAcked && this.lastAnswerSentAt <= rec.sentAt && t.now() - this.lastAnswerAt < this.resendBaseMs()) {
           this.counters.resendsHeld++;
-          this.armRespTimers(rec, false);
+          this.armResend(rec);
           return;
         }
         // ECP delivered the request but the bridge never answered it while it answered
@@ -420,7 +420,7 @@ export class VdpStationEngine implements EcpUlp {
         rec.resends++;
         this.counters.resends++;
         this.enqueue(rec);
-        this.armRespTimers(rec, false);
+        this.armRespWait(rec, false);
         return;
       case 'stopRespTimers':
         t.cancel(rec.respTimer);
@@ -487,16 +487,31 @@ export class VdpStationEngine implements EcpUlp {
     return this.o.resendMs ?? Math.max(50, 20 * evbTimerMs(this.op.rte));
   }
 
-  private armRespTimers(rec: StationRecord, fresh: boolean): void {
+  /**
+   * respWaitDelay runs from the request (a fresh one restarts it; a re-send keeps it). The
+   * resend timer does not run while the request waits in our own queue: it is armed when
+   * the request goes on the wire (pull), since re-queueing a request that is still queued
+   * re-sends nothing. (Armed at queueing, it fired over and over for the tail of a 10,000-VSI
+   * burst: ~2.8 state-machine steps and timer re-arms per VSI that changed nothing.)
+   */
+  private armRespWait(rec: StationRecord, fresh: boolean): void {
     const t = this.o.timers;
+    t.cancel(rec.resendTimer);
+    rec.resendTimer = undefined;
     if (!this.linkUp) return;
     if (fresh || rec.respTimer === undefined) {
       t.cancel(rec.respTimer);
       rec.respTimer = t.afterCall(respWaitDelayMs(this.op), this.respTimeout, rec);
     }
+  }
+
+  /** the resend timer of a request on the wire: base, doubling with each re-send, capped */
+  private armResend(rec: StationRecord): void {
+    const t = this.o.timers;
     t.cancel(rec.resendTimer);
-    const base = this.resendBaseMs();
-    const delay = Math.min(this.o.maxResendMs ?? 2000, base * 2 ** Math.min(rec.resends, 10));
+    rec.resendTimer = undefined;
+    if (!this.linkUp) return;
+    const delay = Math.min(this.o.maxResendMs ?? 2000, this.resendBaseMs() * 2 ** Math.min(rec.resends, 10));
     rec.resendTimer = t.afterCall(delay, this.resendDue, rec);
   }
 
@@ -598,6 +613,7 @@ export class VdpStationEngine implements EcpUlp {
       this.queue.delete(rec);
       rec.queued = false;
       rec.sentAt = this.epoch;
+      this.armResend(rec);
       // counted when it goes on the wire, not when due: a keep-alive still queued when a
       // new command arrives is replaced by that command and never sent
       if (!rec.pendingCmd && rec.resends === 0) this.counters.keepAlives++;
