@@ -23,6 +23,17 @@ describe('re-sends against a slow bridge', () => {
     expect(b.station.counters.requestsSent).toBe(200);
   });
 
+  it('a request waiting in the station\'s own queue is not re-sent: the resend timer starts on the wire', () => {
+    // one VSI per ECPDU and 1 ms each way: the last of 200 requests waits ~0.4 s in the
+    // queue, many resend intervals; re-queueing a queued request would send nothing new
+    const b = new BackToBack({ stationEngine: { maxTlvsPerEcpdu: 1 }, stationToBridge: { delayMs: 1 }, bridgeToStation: { delayMs: 1 } }).start();
+    for (let i = 1; i <= 200; i++) b.station.command('assoc', vsi(i));
+    b.advance(5000);
+    expect(b.station.list().filter((r) => r.state === 'ASSOCIATED')).toHaveLength(200);
+    expect(b.station.counters.requestsSent).toBe(200);
+    expect(b.station.counters.resends).toBe(0);
+  });
+
   it('a request the bridge dropped while it answered later ones is re-sent', () => {
     // one VSI per ECPDU; the bridge's VDP loses the third ULPDU although its ECP acknowledged
     // it (lldpad's single VDP buffer overwritten by the next ECPDU)
