@@ -310,12 +310,17 @@ export class Daemon implements ApiHandler {
     const rec = started.record;
     const vsiid = uuidOrHex(rec);
     if (waitMs === undefined) return { accepted: true, vsiid };
-    // the timer is cleared once the outcome is in: 10,000 waiting commands must not leave
-    // 10,000 timers (and the closures they hold) alive for waitMs after they were answered
-    let timer: NodeJS.Timeout | undefined;
-    const outcome = await Promise.race([started.outcome, new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), waitMs)))]);
-    clearTimeout(timer);
-    return { accepted: true, vsiid, outcome: outcome ? toCommandOutcome(outcome, rec) : { kind: 'pending' } };
+    // The wait is an entry in the daemon's timer heap, cancelled once the outcome is in, and
+    // one promise: a burst of 10,000 waiting commands lives through many young-generation
+    // collections, and a Node timer plus a Promise.race per command was that much more to
+    // copy and then promote.
+    return new Promise((resolve) => {
+      const timer = this.timers.afterCall(waitMs, resolve, { accepted: true as const, vsiid, outcome: { kind: 'pending' as const } });
+      void started.outcome.then((o) => {
+        this.timers.cancel(timer);
+        resolve({ accepted: true, vsiid, outcome: toCommandOutcome(o, rec) });
+      });
+    });
   }
 }
 

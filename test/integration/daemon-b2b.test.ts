@@ -36,6 +36,8 @@ interfaces:
         - match: { typeId: 205 }
           assignVid: 205
           pcp: 3
+        - match: { typeId: 207 }
+          delayMs: 1500
 `;
 
 function vdpctl(args: string[]): { code: number; out: string; err: string } {
@@ -116,6 +118,15 @@ describe('vdpd station against the vdpd bridge emulator', () => {
     const r = spawnSync(process.execPath, [VDPD, '-c', bad], { encoding: 'utf8' });
     expect(r.status).toBe(78);
     expect(r.stderr).toContain(`bad config: ${bad}:4: interfaces.0.evb.rte: must be an integer 0..31, got 99`);
+  });
+
+  it('a command whose wait runs out is answered pending, and the VSI still associates afterwards', async () => {
+    const vsi = vsiSpec(8, { typeId: 207 });
+    const r = (await sc.call({ op: 'command', iface: lab.station.ifname, mode: 'assoc', vsi, waitMs: 300 })) as { accepted: boolean; vsiid: string; outcome: { kind: string } };
+    expect(r).toEqual({ accepted: true, vsiid: vsi.vsiid, outcome: { kind: 'pending' } });
+    await until(async () => ['ASSOCIATED', 'TXMIT_KA'].includes((await stationStates())[vsi.vsiid] ?? ''), 5000, 'the delayed VSI associated');
+    const done = (await sc.call({ op: 'command', iface: lab.station.ifname, mode: 'deassoc', vsi, waitMs: 5000 })) as { outcome: { kind: string } };
+    expect(done.outcome.kind).toBe('success');
   });
 
   it('the bridge lists its VSI table', async () => {
