@@ -147,12 +147,14 @@ export class ApiServer {
       send({ id, ok: true, result: { watching: true } });
       return;
     }
-    const id = req.id;
+    // the callbacks keep the id and the op, not the whole request: a command waits for its
+    // outcome, and 10,000 parsed requests would wait with it
+    const { id, op } = req;
     this.handler.handle(req).then(
       (result) => send({ id, ok: true, result }),
       (e: unknown) => {
         const err = e instanceof ApiError ? e : new ApiError('EINTERNAL', e instanceof Error ? e.message : String(e));
-        if (!(e instanceof ApiError)) this.log('warn', 'client request failed', { op: req.op, error: err.message });
+        if (!(e instanceof ApiError)) this.log('warn', 'client request failed', { op, error: err.message });
         send({ id, ok: false, error: { code: err.code, message: err.message } });
       },
     );

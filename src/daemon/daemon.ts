@@ -230,7 +230,17 @@ export class Daemon implements ApiHandler {
     return rt;
   }
 
-  async handle(req: Exclude<ApiRequest, { op: 'watch' }>): Promise<unknown> {
+  handle(req: Exclude<ApiRequest, { op: 'watch' }>): Promise<unknown> {
+    // not an async function: a command's answer is its own promise, not one more adopting it
+    try {
+      const r = this.answer(req);
+      return r instanceof Promise ? r : Promise.resolve(r);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  private answer(req: Exclude<ApiRequest, { op: 'watch' }>): unknown {
     switch (req.op) {
       case 'ping': {
         const cpu = process.cpuUsage();
@@ -290,7 +300,7 @@ export class Daemon implements ApiHandler {
     return new RawJson((await jsonArrayInSlices(rows())).text);
   }
 
-  private async command(ifname: string, mode: 'preassoc' | 'preassoc-rr' | 'assoc' | 'deassoc', spec: VsiSpec, waitMs?: number): Promise<{ accepted: true; vsiid: string; outcome?: CommandOutcome }> {
+  private command(ifname: string, mode: 'preassoc' | 'preassoc-rr' | 'assoc' | 'deassoc', spec: VsiSpec, waitMs?: number): { accepted: true; vsiid: string } | Promise<{ accepted: true; vsiid: string; outcome: CommandOutcome }> {
     const rt = this.iface(ifname);
     if (!rt.station) throw new ApiError('EOPNOTSUPP', `${ifname} runs in bridge role`);
     let wire;
