@@ -5,6 +5,11 @@
  * reads, then the poll is armed again. One pool thread in all (a blocking read per socket
  * would eat libuv's four threads); a pipe wakes the poll when sockets come and go; with no
  * socket left the reactor stops and the process can exit.
+ *
+ * While frames keep coming (a burst), the next turns check with a non-blocking poll() on
+ * the main thread instead (~1 µs) and go back to the blocking one after SPIN_TURNS turns
+ * found nothing: arming the async call costs ~15 µs of the main thread by itself, and one
+ * per frame was 4-9 % of a daemon's CPU in a 10,000-VSI burst.
  */
 import { check, EAGAIN, errno, libc, O_CLOEXEC, O_NONBLOCK, POLLIN } from './libc.js';
 
@@ -14,13 +19,22 @@ export interface Watched {
   onReadable(): void;
 }
 
+/** empty non-blocking checks in a row before the reactor goes back to the blocking poll */
+const SPIN_TURNS = 2;
+
 class Reactor {
   private watched = new Map<number, Watched>();
   private wakeR: number;
   private wakeW: number;
+  /** the blocking poll is armed on the thread pool */
   private polling = false;
+  /** a non-blocking check is scheduled for the next turn (and the blocking poll not armed) */
+  private spinning = false;
+  private emptyChecks = 0;
   private pollBuf = Buffer.alloc(0);
   private order: number[] = [];
+  /** the watched set changed since pollBuf was built */
+  private stale = true;
 
   constructor() {
     const fds = [0, 0];
@@ -31,11 +45,13 @@ class Reactor {
 
   add(w: Watched): void {
     this.watched.set(w.fd, w);
+    this.stale = true;
     this.kick();
   }
 
   remove(fd: number): void {
     this.watched.delete(fd);
+    this.stale = true;
     this.wake();
   }
 
@@ -45,17 +61,26 @@ class Reactor {
 
   private kick(): void {
     if (this.polling) return this.wake();
+    // a scheduled check sees the new set on its turn
+    if (this.spinning) return;
     this.arm();
   }
 
-  private arm(): void {
-    if (this.watched.size === 0 || this.polling) return;
+  /** the pollfd array for the watched set, rebuilt only when the set changed */
+  private fds(): void {
+    if (!this.stale) return;
+    this.stale = false;
     this.order = [this.wakeR, ...this.watched.keys()];
     this.pollBuf = Buffer.alloc(8 * this.order.length);
     this.order.forEach((fd, i) => {
       this.pollBuf.writeInt32LE(fd, i * 8);
       this.pollBuf.writeInt16LE(POLLIN, i * 8 + 4);
     });
+  }
+
+  private arm(): void {
+    if (this.watched.size === 0 || this.polling) return;
+    this.fds();
     this.polling = true;
     const buf = this.pollBuf;
     const order = this.order;
@@ -68,10 +93,35 @@ class Reactor {
         setTimeout(() => this.arm(), 10);
         return;
       }
-      if (rc > 0) this.dispatch(buf, order);
-      setImmediate(() => this.arm());
+      if (rc > 0) {
+        this.dispatch(buf, order);
+        this.emptyChecks = 0;
+        this.spin();
+      } else setImmediate(() => this.arm());
     });
   }
+
+  /** check again on the next turn, without blocking */
+  private spin(): void {
+    this.spinning = true;
+    setImmediate(this.check);
+  }
+
+  private readonly check = (): void => {
+    this.spinning = false;
+    if (this.watched.size === 0 || this.polling) return;
+    this.fds();
+    const buf = this.pollBuf;
+    const order = this.order;
+    const rc = Number(libc.poll(buf, order.length, 0));
+    if (rc > 0) {
+      this.dispatch(buf, order);
+      this.emptyChecks = 0;
+      return this.spin();
+    }
+    if (rc < 0 || ++this.emptyChecks > SPIN_TURNS) return this.arm();
+    this.spin();
+  };
 
   private dispatch(buf: Buffer, order: number[]): void {
     for (let i = 0; i < order.length; i++) {
