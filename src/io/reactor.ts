@@ -43,6 +43,11 @@ class Reactor {
     this.wakeW = fds[1]!;
   }
 
+  /** how the sockets are watched right now: blocking poll on the thread pool, non-blocking checks per turn, or not at all */
+  get mode(): 'blocking' | 'checking' | 'idle' {
+    return this.polling ? 'blocking' : this.spinning ? 'checking' : 'idle';
+  }
+
   add(w: Watched): void {
     this.watched.set(w.fd, w);
     this.stale = true;
