@@ -16,7 +16,17 @@ export interface TransitionRecord {
   reason: string;
 }
 
-export type TransitionSink = (r: TransitionRecord) => void;
+/**
+ * Receives state changes. `wants`, when present, says whether anybody would read a
+ * machine's changes right now (a log level, a watcher): the engines then skip making the
+ * record, whose VSI id is a UUID rendered to text, 2-3 times per VSI in a burst.
+ */
+export type TransitionSink = ((r: TransitionRecord) => void) & { wants?: (machine: MachineKind) => boolean };
+
+/** whether `sink` takes `machine`'s changes now */
+export function wanted(sink: TransitionSink | undefined, machine: MachineKind): sink is TransitionSink {
+  return sink !== undefined && (sink.wants?.(machine) ?? true);
+}
 
 export const noTransitions: TransitionSink = () => {};
 

@@ -11,7 +11,7 @@ import { encodeVdpEntries, sameManagerId, tryVdpEntries, VDP_END_TLV_LEN, vdpEnt
 import { validateVsi } from '../pdu/validate.js';
 import { VDP_STATUS_HARD, VDP_STATUS_KEEP, VDP_STATUS_RESPONSE, VDP_RESP_INSUFFICIENT_RESOURCES, type FilterEntry, type VdpEntry, type VsiMode } from '../pdu/types.js';
 import type { TimerHandle, TimerService } from './timers.js';
-import type { TransitionSink } from './transitions.js';
+import { wanted, type TransitionSink } from './transitions.js';
 import { CompiledMachine } from './compiled.js';
 import { EVB_DEFAULTS, evbTimerMs, toutKeepAliveMs, type EcpLower, type EcpUlp, type EvbOperative, type UlpduOut } from './ulp.js';
 import { bridgeMachine, type BridgeContext, type BridgeDecision, type BridgeEffect, type BridgeEvent, type BridgeState } from './vdp-bridge.js';
@@ -281,7 +281,8 @@ export class VdpBridgeEngine implements EcpUlp {
     if (from === 'BR_WAITCMD' && rec.state !== 'BR_WAITCMD') this.activeCount--;
     if (from !== 'BR_WAITCMD' && rec.state === 'BR_WAITCMD') this.activeCount++;
     if (from !== rec.state || event.type === 'REQUEST') {
-      this.o.onTransition?.({ t: this.o.timers.now(), machine: 'vdp-bridge', id: rec.entry.vsi.vsiidFormat === 5 ? uuidToString(rec.entry.vsi.vsiid) : toHex(rec.entry.vsi.vsiid), from, to: rec.state, reason: rec.ctx.reason });
+      const sink = this.o.onTransition;
+      if (wanted(sink, 'vdp-bridge')) sink({ t: this.o.timers.now(), machine: 'vdp-bridge', id: rec.entry.vsi.vsiidFormat === 5 ? uuidToString(rec.entry.vsi.vsiid) : toHex(rec.entry.vsi.vsiid), from, to: rec.state, reason: rec.ctx.reason });
     }
     if (event.type === 'DECIDED') rec.decision = event.decision;
     for (const a of next.actions) this.effect(rec, a as BridgeEffect);

@@ -16,7 +16,7 @@ import { validateVsi } from '../pdu/validate.js';
 import { PduError } from '../pdu/errors.js';
 import { VDP_STATUS_RESPONSE, type FilterEntry, type VdpEntry, type VsiMode, type VsiTlv } from '../pdu/types.js';
 import type { TimerHandle, TimerService } from './timers.js';
-import type { TransitionSink } from './transitions.js';
+import { wanted, type TransitionSink } from './transitions.js';
 import { CompiledMachine } from './compiled.js';
 import { EVB_DEFAULTS, evbTimerMs, respWaitDelayMs, type EcpLower, type EcpUlp, type EvbOperative, type UlpduOut } from './ulp.js';
 import { stationMachine, type StationContext, type StationEffect, type StationEvent, type StationState } from './vdp-station.js';
@@ -384,7 +384,8 @@ export class VdpStationEngine implements EcpUlp {
     rec.state = next.value as StationState;
     rec.ctx = next.context;
     if (from !== rec.state) {
-      this.o.onTransition?.({ t: this.o.timers.now(), machine: 'vdp-station', id: this.vsiLabel(rec), from, to: rec.state, reason: rec.ctx.reason });
+      const sink = this.o.onTransition;
+      if (wanted(sink, 'vdp-station')) sink({ t: this.o.timers.now(), machine: 'vdp-station', id: this.vsiLabel(rec), from, to: rec.state, reason: rec.ctx.reason });
     }
     for (const a of next.actions) this.effect(rec, a as StationEffect);
     if (rec.state === 'END') this.ended(rec);

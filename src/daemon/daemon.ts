@@ -8,7 +8,7 @@ import { listInterfaces } from './links.js';
 import { fromHex, uuidToString } from '../../pdu/bytes.js';
 import { reasonText } from '../../pdu/describe.js';
 import { RealTimers } from '../../fsm/timers.js';
-import { formatTransition, type TransitionRecord } from '../../fsm/transitions.js';
+import { formatTransition, type MachineKind, type TransitionRecord, type TransitionSink } from '../../fsm/transitions.js';
 import type { PersistedVsi, StationRecord } from '../../fsm/vdp-station-engine.js';
 import { VdpCommandError, type Outcome } from '../../fsm/vsi.js';
 import { ApiError, RawJson, type ApiRequest, type CommandOutcome } from '../api/protocol.js';
@@ -82,13 +82,18 @@ export class Daemon implements ApiHandler {
     for (const w of this.watchers) w(event);
   }
 
-  private onTransition = (r: TransitionRecord): void => {
-    const text = formatTransition(r);
-    // VSI and EVB changes are what operators follow; ECP's per-frame states are debug detail
-    const level = r.machine === 'ecp-tx' || r.machine === 'ecp-rx' ? 'debug' : 'info';
-    this.log[level]({ machine: r.machine, id: r.id, from: r.from, to: r.to, reason: r.reason }, text);
-    this.emit({ type: 'state-change', ...r, text });
-  };
+  private onTransition: TransitionSink = Object.assign(
+    (r: TransitionRecord): void => {
+      const level = transitionLevel(r.machine);
+      const logged = this.log.isLevelEnabled(level);
+      if (!logged && this.watchers.size === 0) return;
+      const text = formatTransition(r);
+      if (logged) this.log[level]({ machine: r.machine, id: r.id, from: r.from, to: r.to, reason: r.reason }, text);
+      this.emit({ type: 'state-change', ...r, text });
+    },
+    // nobody to tell (log level above it, no `vdpctl watch`): the engines skip making the record
+    { wants: (m: MachineKind): boolean => this.watchers.size > 0 || this.log.isLevelEnabled(transitionLevel(m)) },
+  );
 
   async start(): Promise<void> {
     this.loopDelay.enable();
@@ -121,7 +126,10 @@ export class Daemon implements ApiHandler {
           {
             onTransition: this.onTransition,
             onOutcome: (iface, rec, o, solicited) => {
-              this.emit({ type: 'outcome', iface, vsiid: uuidOrHex(rec), outcome: o, solicited, text: `outcome: vsi=${uuidOrHex(rec)} ${o.kind}${o.kind === 'bridge-error' ? ` reason=${o.reason} (${reasonText(o.reason)})` : ''}` });
+              if (this.watchers.size > 0) {
+                const vsiid = uuidOrHex(rec);
+                this.emit({ type: 'outcome', iface, vsiid, outcome: o, solicited, text: `outcome: vsi=${vsiid} ${o.kind}${o.kind === 'bridge-error' ? ` reason=${o.reason} (${reasonText(o.reason)})` : ''}` });
+              }
               this.changed();
             },
             onEnded: (iface, rec, reason) => {
@@ -332,6 +340,11 @@ export class Daemon implements ApiHandler {
       });
     });
   }
+}
+
+/** VSI and EVB changes are what operators follow; ECP's per-frame states are debug detail */
+function transitionLevel(m: MachineKind): 'debug' | 'info' {
+  return m === 'ecp-tx' || m === 'ecp-rx' ? 'debug' : 'info';
 }
 
 function uuidOrHex(rec: StationRecord): string {
