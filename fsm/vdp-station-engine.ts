@@ -68,6 +68,8 @@ export interface StationCounters {
   ulpdusSent: number;
   tlvsSent: number;
   deassocDuringResync: number;
+  /** unsolicited De-Associates that crossed a request the bridge had not yet received (staleDeassoc in vdp-station.ts): ignored */
+  staleDeassocIgnored: number;
   peerRestarts: number;
   /** times the adaptive packing limit was halved (see packing) */
   packingCuts: number;
@@ -165,6 +167,7 @@ export class VdpStationEngine implements EcpUlp {
     ulpdusSent: 0,
     tlvsSent: 0,
     deassocDuringResync: 0,
+    staleDeassocIgnored: 0,
     peerRestarts: 0,
     packingCuts: 0,
   };
@@ -686,7 +689,10 @@ export class VdpStationEngine implements EcpUlp {
           this.counters.deassocDuringResync++;
           return;
         }
-        return this.dispatch(rec, { type: 'UNSOLICITED_DEASSOC' });
+        const before = rec.state;
+        this.dispatch(rec, { type: 'UNSOLICITED_DEASSOC', requestDelivered: rec.ecpAcked });
+        if (rec.state === before) this.counters.staleDeassocIgnored++;
+        return;
       }
       this.counters.unexpectedRequests++;
       return;

@@ -36,7 +36,11 @@ export type StationEvent =
   | { type: 'CMD'; mode: VsiMode }
   /** a response TLV for this VSI; `filtersOk` = the returned filters match the request (§4.6) */
   | { type: 'RESPONSE'; mode: VsiMode; status: number; filtersOk: boolean }
-  | { type: 'UNSOLICITED_DEASSOC' }
+  /**
+   * a De-Associate the bridge sent on its own; `requestDelivered` = ECP has delivered (the
+   * bridge's ECP acknowledged) the request this VSI is waiting on, if any
+   */
+  | { type: 'UNSOLICITED_DEASSOC'; requestDelivered: boolean }
   | { type: 'RESEND_DUE' }
   | { type: 'ECP_ABANDONED' }
   | { type: 'RESP_TIMEOUT' }
@@ -102,6 +106,15 @@ export const stationMachine = setup({
     cmdIsAssoc: ({ event }) => event.type === 'CMD' && event.mode === 'assoc',
     respModeAssoc: ({ event }) => event.type === 'RESPONSE' && event.mode === 'assoc',
     deassocAnswered: ({ context, event }) => context.mode === 'deassoc' && event.type === 'RESPONSE' && event.mode === 'deassoc',
+    /**
+     * A De-Associate that reached us before the bridge's ECP had even received our pending
+     * Assoc/PreAssoc (or keep-alive): the bridge sent it about the association before that
+     * request (it timed out a restarting station's VSI, say), and it will answer the request
+     * on its own; ending the VSI here would leave the bridge holding an association the
+     * station dropped (lldpad ends it). After delivery it may be the bridge's answer (a
+     * resource-wait timeout), and ends the VSI as before.
+     */
+    staleDeassoc: ({ context, event }) => event.type === 'UNSOLICITED_DEASSOC' && !event.requestDelivered && context.mode !== 'deassoc',
     /** the answer to an earlier request (a keep-alive still in flight when the command came), not to this one */
     staleResponse: ({ context, event }) => event.type === 'RESPONSE' && event.mode !== context.mode && event.mode !== 'deassoc' && !isError(event.status),
   },
@@ -172,7 +185,10 @@ export const stationMachine = setup({
             ],
           },
         ],
-        UNSOLICITED_DEASSOC: { target: 'END', actions: [assign({ status: 0, reason: 'unsolicited-deassoc' }), ...fx('stopRespTimers', 'outcomeDeassocByBridge')] },
+        UNSOLICITED_DEASSOC: [
+          { guard: 'staleDeassoc', actions: assign({ reason: 'stale-deassoc-ignored' }) },
+          { target: 'END', actions: [assign({ status: 0, reason: 'unsolicited-deassoc' }), ...fx('stopRespTimers', 'outcomeDeassocByBridge')] },
+        ],
         RESEND_DUE: { actions: [assign({ reason: 'response-overdue' }), ...fx('resend')] },
         ECP_ABANDONED: { actions: [assign({ reason: 'ecp-abandoned' }), ...fx('resend')] },
         RESP_TIMEOUT: { target: 'END', actions: [assign({ reason: 'resp-wait-delay-expired' }), ...fx('stopRespTimers', 'outcomeTimeout')] },
@@ -218,7 +234,10 @@ export const stationMachine = setup({
           { guard: 'responseKeep', target: 'TXMIT_DEASSOC', actions: [assign(({ event }) => ({ status: (event as Ev<'RESPONSE'>).status, mode: 'deassoc' as VsiMode, reason: 'keep-on-keepalive' })), ...fx('stopRespTimers', 'sendRequest')] },
           { target: 'END', actions: [assign(({ event }) => ({ status: (event as Ev<'RESPONSE'>).status, reason: `keepalive-error(code=${code((event as Ev<'RESPONSE'>).status)})` })), ...fx('stopRespTimers', 'notifyEnded')] },
         ],
-        UNSOLICITED_DEASSOC: { target: 'END', actions: [assign({ status: 0, reason: 'unsolicited-deassoc' }), ...fx('stopRespTimers', 'notifyEnded')] },
+        UNSOLICITED_DEASSOC: [
+          { guard: 'staleDeassoc', actions: assign({ reason: 'stale-deassoc-ignored' }) },
+          { target: 'END', actions: [assign({ status: 0, reason: 'unsolicited-deassoc' }), ...fx('stopRespTimers', 'notifyEnded')] },
+        ],
         RESEND_DUE: { actions: [assign({ reason: 'keepalive-response-overdue' }), ...fx('resend')] },
         ECP_ABANDONED: { actions: [assign({ reason: 'ecp-abandoned' }), ...fx('resend')] },
         RESP_TIMEOUT: { target: 'END', actions: [assign({ reason: 'resp-wait-delay-expired' }), ...fx('stopRespTimers', 'notifyEnded')] },

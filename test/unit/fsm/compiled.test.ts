@@ -21,7 +21,8 @@ const reason = fc.constantFrom('created', 'command-assoc', 'bridge-response-succ
 const stationEvent: fc.Arbitrary<StationEvent> = fc.oneof(
   mode.map((m) => ({ type: 'CMD' as const, mode: m })),
   fc.record({ mode, status, filtersOk: fc.boolean() }).map((r) => ({ type: 'RESPONSE' as const, ...r })),
-  fc.constantFrom<StationEvent>({ type: 'UNSOLICITED_DEASSOC' }, { type: 'RESEND_DUE' }, { type: 'ECP_ABANDONED' }, { type: 'RESP_TIMEOUT' }, { type: 'KA_DUE' }, { type: 'LINK_DOWN' }, { type: 'LINK_UP' }),
+  fc.boolean().map((requestDelivered): StationEvent => ({ type: 'UNSOLICITED_DEASSOC', requestDelivered })),
+  fc.constantFrom<StationEvent>({ type: 'RESEND_DUE' }, { type: 'ECP_ABANDONED' }, { type: 'RESP_TIMEOUT' }, { type: 'KA_DUE' }, { type: 'LINK_DOWN' }, { type: 'LINK_UP' }),
 );
 const stationCtx: fc.Arbitrary<StationContext> = fc.record({ mode, confirmed, status, reason });
 

@@ -212,6 +212,26 @@ describe('VDP scenario catalogue (lldpad vdp22 tests), station ↔ bridge back t
     expect(ended2).toEqual(['keepalive-error(code=4)']);
   });
 
+  it('a bridge De-Associate that crosses a request the bridge has not yet received is stale: the request decides', () => {
+    // the station's frames take 50 ms to the bridge, the bridge's 0.05 ms to the station
+    const lab = new Lab({ stationToBridge: { delayMs: 50 } });
+    const v = vsi(1);
+    expect(lab.run('assoc', v).kind).toBe('success');
+    // the station re-associates (changed hints, a restored VSI after a restart, …) and,
+    // before that request reaches it, the bridge de-associates the VSI on its own
+    lab.station.command('assoc', v);
+    lab.advance(1);
+    lab.bridge.deassociate(vsiKeyOf(v), 'test-timeout');
+    const rec = (): ReturnType<typeof lab.station.get> => lab.station.get(vsiKeyOf(v));
+    lab.runUntil(() => rec()?.pendingCmd === false, 10_000);
+    // the bridge took the request as a new association: both ends hold the VSI
+    expect(rec()?.lastOutcome?.kind).toBe('success');
+    expect(lab.stateOf(v)).toBe('ASSOCIATED');
+    expect(lab.bridgeStateOf(v)).toBe('BR_WAITCMD');
+    expect(lab.station.counters.staleDeassocIgnored).toBe(1);
+    // a De-Associate after the bridge has the request (its resource wait ran out, say) still ends it: scenario 123
+  });
+
   it('117/120: the bridge de-associates on its own (after 35 s); the station ends the VSI and notifies', () => {
     const lab = new Lab({ policy: (r) => (r.entry.vsi.typeId === 200 ? { action: 'accept', deassocAfterMs: 35_000 } : { action: 'accept' }) });
     const ended: string[] = [];
