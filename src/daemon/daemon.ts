@@ -320,7 +320,7 @@ export class Daemon implements ApiHandler {
     }
     let started;
     try {
-      started = rt.station.command(mode, wire, { via: 'api' });
+      started = rt.station.command(mode, wire, API_REQUESTER);
     } catch (e) {
       if (e instanceof VdpCommandError) throw new ApiError(e.code, e.message);
       throw e;
@@ -341,6 +341,9 @@ export class Daemon implements ApiHandler {
     });
   }
 }
+
+/** who asked, for every command from the client API: one object, not one per VSI */
+const API_REQUESTER = Object.freeze({ via: 'api' });
 
 /** VSI and EVB changes are what operators follow; ECP's per-frame states are debug detail */
 function transitionLevel(m: MachineKind): 'debug' | 'info' {
