@@ -12,8 +12,13 @@ import { createGunzip, gunzipSync } from 'node:zlib';
 import type { Readable } from 'node:stream';
 import { PcapParser, type PcapRecordSink } from '../../pdu/pcap.js';
 
+/** the gzip magic at the start */
+function isGzip(b: Uint8Array): boolean {
+  return b[0] === 0x1f && b[1] === 0x8b;
+}
+
 function gunzipped(buf: Uint8Array): Uint8Array {
-  return buf[0] === 0x1f && buf[1] === 0x8b ? new Uint8Array(gunzipSync(buf)) : buf;
+  return isGzip(buf) ? new Uint8Array(gunzipSync(buf)) : buf;
 }
 
 /** Every record of an in-memory capture to `sink`; throws (PduError or zlib error) after the last good record. */
@@ -29,33 +34,22 @@ async function firstTwo(path: string): Promise<Uint8Array> {
   return Buffer.concat(parts);
 }
 
-/** The file's octets in 1 MiB chunks, gunzipped when it starts with the gzip magic. */
-async function chunksOf(path: string): Promise<Readable> {
-  const head = await firstTwo(path);
-  const stream: Readable = createReadStream(path, { highWaterMark: 1 << 20 });
-  return head[0] === 0x1f && head[1] === 0x8b ? stream.pipe(createGunzip()) : stream;
-}
-
 /**
  * Every record of a capture file to `sink`; throws after the last good record. A capture
  * of up to WHOLE_MAX octets is read in one piece and scanned in place (a stream of 1 MiB
  * chunks costs a copy of each chunk to join the record that spans it, and the stream's own
- * overhead); a larger or gzip-compressed one streams, so it is never held whole. The
- * records are views into the octets read, fresh buffers that nothing writes to afterwards.
+ * overhead); a larger or gzip-compressed one streams in 1 MiB chunks (gunzipped on the
+ * way), so it is never held whole. The records are views into the octets read, fresh
+ * buffers that nothing writes to afterwards.
  */
 export async function scanFile(path: string, sink: PcapRecordSink): Promise<void> {
-  const size = (await stat(path)).size;
-  if (size <= WHOLE_MAX) {
-    const whole = await readFile(path);
-    if (!(whole[0] === 0x1f && whole[1] === 0x8b)) {
-      const p = new PcapParser();
-      p.scan(whole, sink);
-      p.end();
-      return;
-    }
-  }
+  const gzip = isGzip(await firstTwo(path));
   const p = new PcapParser();
-  for await (const chunk of await chunksOf(path)) p.scan(chunk as Uint8Array, sink);
+  if (!gzip && (await stat(path)).size <= WHOLE_MAX) p.scan(await readFile(path), sink);
+  else {
+    const stream: Readable = createReadStream(path, { highWaterMark: 1 << 20 });
+    for await (const chunk of gzip ? stream.pipe(createGunzip()) : stream) p.scan(chunk as Uint8Array, sink);
+  }
   p.end();
 }
 
