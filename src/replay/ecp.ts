@@ -183,6 +183,11 @@ export class EcpTracker {
     return 'new';
   }
 
+  /** the ECPDU `ev` (which onRequest just took as new): its ACKs are added as they come */
+  sent(ev: EcpEv): EcpduView {
+    return this.dir(ev.src, ev.proto).cur!.view;
+  }
+
   /** An ACK from `ev.src` acknowledges the peer's ECPDUs. Returns true when it is late. */
   onAck(ev: EcpEv, ackTimerMs: number): boolean {
     const peer = this.roles.peerOf(ev.src);

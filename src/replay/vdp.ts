@@ -11,7 +11,7 @@
 import { describeStatus, reasonText, statusShort, VSI_TLV_NAMES } from '../../pdu/describe.js';
 import type { VsiMode } from '../../pdu/types.js';
 import type { EcpEv, VdpItem } from './collect.js';
-import type { EvbTimers, Finding, TimelineEntry, TimelineKind, VsiReport } from './types.js';
+import type { EcpduView, EvbTimers, Finding, TimelineEntry, TimelineKind, VsiReport } from './types.js';
 import { finding, fmtMs, round3 } from './util.js';
 
 const WAIT: Record<VsiMode, string> = { preassoc: 'PREASSOC_WAIT', 'preassoc-rr': 'PREASSOC_RR_WAIT', assoc: 'ASSOC_WAIT', deassoc: 'DEASSOC_WAIT' };
@@ -27,6 +27,15 @@ interface Pending {
   deadline: number;
   timedOut: boolean;
   answered: boolean;
+  /** the ECPDU that carried it last: its ACKs tell whether the bridge has the request */
+  sent: EcpduView;
+  /** an earlier ECPDU that carried it was acknowledged */
+  deliveredBefore: boolean;
+}
+
+/** the bridge's ECP acknowledged an ECPDU carrying the request (vdpd's station: `ecpAcked`) */
+function delivered(p: Pending): boolean {
+  return p.deliveredBefore || p.sent.acks.length > 0;
 }
 
 /** An open run of uneventful keep-alives (collapsed mode), kept as figures, not entries. */
@@ -327,13 +336,13 @@ export class VdpTracker {
   }
 
   /** One VDP TLV of a new ECPDU; `from` is the sender's role. */
-  onItem(ev: EcpEv, it: VdpItem, from: 'station' | 'bridge' | 'other', timers: EvbTimers): readonly VdpTag[] {
+  onItem(ev: EcpEv, it: VdpItem, from: 'station' | 'bridge' | 'other', timers: EvbTimers, sent: EcpduView): readonly VdpTag[] {
     const isResponse = it.responseBit ?? from === 'bridge';
     if (from === 'other') {
       this.findings.push(finding('role-violation', 'info', ev.frame, ev.t, `VDP ${modeName(it.mode)} for VSI ${it.vsiid} from ${ev.src}, which is neither the station nor the bridge: not analysed`, { vsiid: it.vsiid }));
       return NO_TAGS;
     }
-    if (from === 'station' && !isResponse) return this.request(ev, it, timers);
+    if (from === 'station' && !isResponse) return this.request(ev, it, timers, sent);
     if (from === 'bridge' && isResponse) return this.response(ev, it, timers);
     if (from === 'bridge' && it.mode === 'deassoc') return this.unsolicited(ev, it, timers);
     const v = this.get(it);
@@ -346,7 +355,7 @@ export class VdpTracker {
     return NO_TAGS;
   }
 
-  private request(ev: EcpEv, it: VdpItem, timers: EvbTimers): readonly VdpTag[] {
+  private request(ev: EcpEv, it: VdpItem, timers: EvbTimers, sent: EcpduView): readonly VdpTag[] {
     const v = this.get(it);
     this.firstStationRequestT ??= ev.t;
     this.checkKeepAlive(v, ev.frame, ev.t, timers);
@@ -357,11 +366,13 @@ export class VdpTracker {
     } else v.lastReq = { frame: ev.frame, t: ev.t };
     if (it.mode === 'deassoc') v.lastDeassocReq = ev.frame;
     if (waiting) {
+      waiting.deliveredBefore = delivered(waiting);
+      waiting.sent = sent;
       this.entry(v, requestEntry(ev, it, 'resend', `sent again, the request at frame ${waiting.frame} has no response yet`));
       return NO_TAGS;
     }
     const keepalive = v.confirmed === it.mode && v.state === CONFIRMED[it.mode] && ALIVE.has(v.state);
-    const p: Pending = { vsi: v, mode: it.mode, frame: ev.frame, t: ev.t, kind: keepalive ? 'keepalive' : 'request', deadline: ev.t + timers.respWaitDelayMs, timedOut: false, answered: false };
+    const p: Pending = { vsi: v, mode: it.mode, frame: ev.frame, t: ev.t, kind: keepalive ? 'keepalive' : 'request', deadline: ev.t + timers.respWaitDelayMs, timedOut: false, answered: false, sent, deliveredBefore: false };
     v.pending.push(p);
     this.addDeadline(p);
     if (keepalive) {
@@ -470,11 +481,27 @@ export class VdpTracker {
   private unsolicited(ev: EcpEv, it: VdpItem, timers: EvbTimers): readonly VdpTag[] {
     const v = this.get(it);
     this.checkKeepAlive(v, ev.frame, ev.t, timers);
+    // Sent before the bridge had the request the VSI waits on (its ECPDU not yet
+    // acknowledged): the two crossed, and the request supersedes it. vdpd's station ignores
+    // such a De-Associate (fsm/vdp-station.ts staleDeassoc) and takes the answer to the
+    // request; lldpad's ends the VSI.
+    const crossed = v.pending.find((p) => !p.answered && !p.timedOut && p.mode !== 'deassoc' && !delivered(p));
+    if (crossed) {
+      const what = `${modeName(crossed.mode)} ${crossed.kind === 'keepalive' ? 'keep-alive' : 'request'} at frame ${crossed.frame}`;
+      this.entry(v, { frame: ev.frame, timeMs: ev.t, kind: 'unsolicited-deassoc', from: 'bridge', mode: modeName(it.mode), status: it.status, statusText: statusText(it), seq: ev.seq, note: `crossed the ${what}: stale, the VSI waits for its response` });
+      this.findings.push(
+        finding('unsolicited-deassoc', 'warning', ev.frame, ev.t, `VSI ${it.vsiid}: the bridge de-associated it without a request, crossing the ${what} (the bridge's ECP had not acknowledged it yet): the request supersedes it, the station waits for its response`, {
+          vsiid: it.vsiid,
+          relatedFrames: [crossed.frame],
+        }),
+      );
+      return UNSOLICITED;
+    }
     this.entry(v, { frame: ev.frame, timeMs: ev.t, kind: 'unsolicited-deassoc', from: 'bridge', mode: modeName(it.mode), status: it.status, statusText: statusText(it), seq: ev.seq });
     let ctx = '';
     if (v.state === 'NONE') ctx = ' (the VSI was not seen before in this capture)';
     else if (v.state === 'END') ctx = v.lastDeassocReq !== undefined ? ` (already de-associated by the station at frame ${v.lastDeassocReq}: stale bridge state)` : ' (the VSI had already ended)';
-    else if (v.pending.some((p) => !p.answered && !p.timedOut)) ctx = ' while a request waits for its response';
+    else if (v.pending.some((p) => !p.answered && !p.timedOut)) ctx = ' while a request the bridge had received waits for its response';
     this.findings.push(
       finding('unsolicited-deassoc', 'warning', ev.frame, ev.t, `VSI ${it.vsiid}: the bridge de-associated it without a request${ctx}`, {
         vsiid: it.vsiid,

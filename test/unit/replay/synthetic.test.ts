@@ -146,6 +146,35 @@ describe('replay findings on built captures', () => {
     expect(r.findings.find((f) => f.kind === 'late-keepalive')).toMatchObject({ limitMs: 15_728.64 });
   });
 
+  it('an unsolicited De-Associate that crosses a request not yet acknowledged is stale; after the ACK it ends the VSI', () => {
+    // the bridge timed the VSI out while the station's keep-alive was on its way
+    const crossing = (ackFirst: boolean): ReplayReport => {
+      const ka: [number, Uint8Array][] = [[10_000.1, ack(BR, 2)]];
+      const deassoc: [number, Uint8Array][] = [
+        [10_000.05, vdpFrame(BR, 2, 'deassoc', 0, 1)],
+        [10_000.15, ack(ST, 2)],
+      ];
+      return run([
+        ...exchange(0, 1, 1, 'assoc', 1),
+        [10_000, vdpFrame(ST, 2, 'assoc', 0, 1)], // keep-alive
+        ...(ackFirst ? [...ka.map(([t, f]): [number, Uint8Array] => [t - 0.06, f]), ...deassoc] : [...deassoc, ...ka]),
+        [10_002, vdpFrame(BR, 3, 'assoc', 0x40, 1)], // the bridge answers the keep-alive: associated again
+        [10_002.1, ack(ST, 3)],
+      ]);
+    };
+    const stale = crossing(false);
+    expect(kinds(stale)).toEqual(['6:unsolicited-deassoc/warning']);
+    expect(stale.findings[0]!.message).toContain('crossing the Assoc keep-alive at frame 5');
+    expect(stale.findings[0]!.relatedFrames).toEqual([5]);
+    expect(stale.vsis[0]!.finalState).toBe('ASSOCIATED');
+    expect(stale.vsis[0]!.timeline.map((e) => (e.kind === 'state' ? e.transition : e.kind)).slice(4)).toEqual(['keepalive', 'unsolicited-deassoc', 'response']);
+    // the bridge had the keep-alive before it de-associated: the VSI ends, the answer comes too late
+    const real = crossing(true);
+    expect(kinds(real)).toEqual(['7:unsolicited-deassoc/warning', '9:unexpected-response/warning']);
+    expect(real.findings[0]!.message).toContain('while a request the bridge had received waits for its response');
+    expect(real.vsis[0]!.timeline.some((e) => e.kind === 'state' && e.transition === 'ASSOCIATED -> END' && e.reason === 'bridge-deassoc')).toBe(true);
+  });
+
   it('a response at the start of a capture for an unseen VSI is only info', () => {
     const r = run([
       [0, vdpFrame(BR, 9, 'assoc', 0x40, 1)],
