@@ -5,14 +5,13 @@
  * throws on bad input: damaged frames and files become findings.
  *
  * The work is done by a streaming pass (pass.ts); the functions here feed it the records
- * and, in the rare case the pass asks for it, feed them a second time: a file is read
- * again, an in-memory capture parsed again, and the records of any other source are kept
- * from the first pass.
+ * and, in the rare case the pass asks for it, feed them a second time: a file read whole
+ * or an in-memory capture is parsed again, a streamed file is read again, and the records
+ * of any other source are kept from the first pass.
  */
-import { createReadStream } from 'node:fs';
 import type { ReplayInput } from './collect.js';
 import { ReplayPass, type AnalyzeOptions, type Known } from './pass.js';
-import { scanBytes, scanFile } from './source.js';
+import { openCapture, scanBytes, scanCapture, type CaptureFile } from './source.js';
 import type { ReplayResult } from './types.js';
 
 export type { ReplayInput } from './collect.js';
@@ -92,27 +91,20 @@ export function analyzeBytes(buf: Uint8Array, opts: AnalyzeOptions = {}): Replay
   return 'result' in out ? out.result : done(passOverBytes(buf, opts, out.again));
 }
 
-async function passOverFile(path: string, opts: AnalyzeOptions, known?: Known): Promise<ReplayPass> {
+async function passOverFile(c: CaptureFile, opts: AnalyzeOptions, known?: Known): Promise<ReplayPass> {
   const pass = new ReplayPass(opts, known);
   try {
-    await scanFile(path, pass);
+    await scanCapture(c, pass);
   } catch (e) {
     pass.fail(e);
   }
   return pass;
 }
 
-/** Stream a capture file (gzip detected by magic). Throws only when the file cannot be opened. */
+/** A capture file (gzip detected by magic). Throws only when the file cannot be opened. */
 export async function analyzeFile(path: string, opts: AnalyzeOptions = {}): Promise<ReplayResult> {
-  await new Promise<void>((resolve, reject) => {
-    const s = createReadStream(path, { start: 0, end: 0 });
-    s.on('error', reject);
-    s.on('open', () => {
-      s.destroy();
-      resolve();
-    });
-  });
+  const c = openCapture(path);
   const o = { file: path, ...opts };
-  const out = (await passOverFile(path, o)).finish();
-  return 'result' in out ? out.result : done(await passOverFile(path, o, out.again));
+  const out = (await passOverFile(c, o)).finish();
+  return 'result' in out ? out.result : done(await passOverFile(c, o, out.again));
 }

@@ -4,7 +4,7 @@ import type { ErrorView, Finding, FindingKind, LatencyStats, Severity } from './
 /** ms rounded to the microsecond (JSON stays stable and readable) */
 export function round3(v: number): number {
   const r = Math.round(v * 1000) / 1000;
-  return Object.is(r, -0) ? 0 : r;
+  return r === 0 ? 0 : r; // -0 === 0: JSON and the goldens want 0
 }
 
 export function stats(values: readonly number[]): LatencyStats | null {
