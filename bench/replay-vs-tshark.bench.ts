@@ -16,24 +16,35 @@ import { ackFrame, BRIDGE, bridgeLldpFrame, ecpFrame, entry, lldpFrame, STATION 
 const FRAMES = 100_000;
 const VSIS_PER_PDU = 8;
 
-/**
- * Wall time of one run with its output going to /dev/null: piping tshark -V's ~480 MB of
- * text into this process would time this process's reading, not tshark. Median of `runs`.
- */
-function timed(cmd: string, args: string[], runs = 3): number {
-  const times: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const out = openSync('/dev/null', 'w');
-    try {
-      const t0 = performance.now();
-      const r = spawnSync(cmd, args, { stdio: ['ignore', out, 'pipe'], encoding: 'utf8' });
-      times.push(performance.now() - t0);
-      if (r.status !== 0 && r.status !== 1) throw new Error(`${cmd} failed (${r.status}): ${r.stderr.slice(0, 300)}`);
-    } finally {
-      closeSync(out);
-    }
+/** Wall time of one run with its output going to /dev/null: piping tshark -V's ~480 MB of text into this process would time this process's reading, not tshark. */
+function once(cmd: string, args: string[]): number {
+  const out = openSync('/dev/null', 'w');
+  try {
+    const t0 = performance.now();
+    const r = spawnSync(cmd, args, { stdio: ['ignore', out, 'pipe'], encoding: 'utf8' });
+    const ms = performance.now() - t0;
+    if (r.status !== 0 && r.status !== 1) throw new Error(`${cmd} failed (${r.status}): ${r.stderr.slice(0, 300)}`);
+    return ms;
+  } finally {
+    closeSync(out);
   }
-  return times.sort((a, b) => a - b)[Math.floor(runs / 2)]!;
+}
+
+const median = (v: number[]): number => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)]!;
+
+/**
+ * The two commands in turn, `rounds` times each, and each one's median: on a shared machine
+ * whose speed drifts over seconds, alternating keeps both measured under the same conditions
+ * (three runs of one, then three of the other, moved the ratio by ±15 %).
+ */
+function alternating(a: [string, string[]], b: [string, string[]], rounds = 5): [number, number] {
+  const ta: number[] = [];
+  const tb: number[] = [];
+  for (let i = 0; i < rounds; i++) {
+    ta.push(once(...a));
+    tb.push(once(...b));
+  }
+  return [median(ta), median(tb)];
 }
 
 export default async function (): Promise<BenchResult[]> {
@@ -68,11 +79,10 @@ export default async function (): Promise<BenchResult[]> {
     // what replay found (an untimed run: the timed ones write to /dev/null like tshark's)
     const r = spawnSync('node', [cli, 'replay', '--json', file], { maxBuffer: 1 << 30, encoding: 'utf8' });
     const report = JSON.parse(r.stdout) as { vsis: unknown[]; findings: unknown[] };
-    const replayMs = timed('node', [cli, 'replay', '--json', file]);
-    const tsharkMs = timed('tshark', ['-r', file, '-V']);
+    const [replayMs, tsharkMs] = alternating(['node', [cli, 'replay', '--json', file]], ['tshark', ['-r', file, '-V']]);
     return [
-      { name: `vdpctl replay --json, ${w.frames} frames`, value: replayMs, unit: 'ms', note: `median of 3, output to /dev/null; ${Math.round(w.frames / (replayMs / 1000))} frames/s; ${report.vsis.length} VSI timelines, ${report.findings.length} findings` },
-      { name: 'tshark -V, same file', value: tsharkMs, unit: 'ms', note: `median of 3, output to /dev/null; ${Math.round(w.frames / (tsharkMs / 1000))} frames/s` },
+      { name: `vdpctl replay --json, ${w.frames} frames`, value: replayMs, unit: 'ms', note: `median of 5 alternating with tshark's, output to /dev/null; ${Math.round(w.frames / (replayMs / 1000))} frames/s; ${report.vsis.length} VSI timelines, ${report.findings.length} findings` },
+      { name: 'tshark -V, same file', value: tsharkMs, unit: 'ms', note: `median of 5, output to /dev/null; ${Math.round(w.frames / (tsharkMs / 1000))} frames/s` },
       { name: 'speed-up of replay over tshark -V', value: tsharkMs / replayMs, unit: '×', note: `aim: ≥ 10× (${tsharkMs / replayMs >= 10 ? 'met' : 'NOT met'})` },
     ];
   } finally {
