@@ -3,7 +3,7 @@
  * SIGTERM de-associates nothing by default (a daemon restart must not tear VMs off the
  * network); `deassocOnShutdown: true` de-associates every VSI first.
  */
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { listInterfaces } from './links.js';
 import { fromHex, uuidToString } from '../../pdu/bytes.js';
 import { reasonText } from '../../pdu/describe.js';
@@ -60,14 +60,15 @@ export class Daemon implements ApiHandler {
   netlink: NetlinkService | undefined;
   private clif: ClifServer | undefined;
   private pidFileWritten = false;
-  /** event-loop delay since start (ns; includes the 10 ms sampling interval), reported by `ping` */
-  private readonly loopDelay = monitorEventLoopDelay({ resolution: 10 });
+  /** event-loop delay since start (ns; includes up to one sampling period), reported by `ping` */
+  private readonly loopDelay: IntervalHistogram;
 
   constructor(
     readonly cfg: VdpdConfig,
     readonly log: Logger,
     private readonly opts: DaemonOptions = {},
   ) {
+    this.loopDelay = monitorEventLoopDelay({ resolution: cfg.eventLoopResolutionMs });
     this.api = new ApiServer(cfg.socket, this, (level, msg, extra) => log[level](extra ?? {}, msg));
     this.state = new StateWriter(cfg.stateFile, () => this.collectState(), (e) => log.error({ err: e.message }, 'state file write failed'));
   }
@@ -260,6 +261,7 @@ export class Daemon implements ApiHandler {
           netlinkPort: this.netlink?.port ?? null,
           eventLoopDelayMaxMs: d.max / 1e6,
           eventLoopDelayP99Ms: d.count > 0 ? d.percentile(99) / 1e6 : 0,
+          eventLoopResolutionMs: this.cfg.eventLoopResolutionMs,
           rssBytes: mem.rss,
           heapUsedBytes: mem.heapUsed,
           heapTotalBytes: mem.heapTotal,

@@ -71,6 +71,7 @@ beforeAll(async () => {
     dir: join(dir, 'st'),
     name: 'station',
     config: `lldpadCompat: { enabled: true, pidFile: ${pidFile} }
+eventLoopResolutionMs: 2
 netlink:
   profiles:
     web: { managerId: 7, typeId: 300, typeVersion: 1 }
@@ -113,6 +114,13 @@ describe('netlink: how libvirt and lldpad tools find vdpd', () => {
     const p = (await sc.call({ op: 'ping' })) as { pid: number; netlinkPort: number };
     expect(p.netlinkPort).toBe(p.pid);
     expect(p.pid).toBe(station.proc!.pid);
+  });
+
+  it('measures its event-loop delay with the configured period (every sample of the default 10 ms one is ≥ 10 ms)', async () => {
+    const p = (await sc.call({ op: 'ping' })) as { eventLoopResolutionMs: number; eventLoopDelayP99Ms: number; eventLoopDelayMaxMs: number };
+    expect(p.eventLoopResolutionMs).toBe(2);
+    expect(p.eventLoopDelayP99Ms).toBeGreaterThan(0);
+    expect(p.eventLoopDelayP99Ms).toBeLessThan(10);
   });
 });
 

@@ -22,6 +22,7 @@ describe('config', () => {
     expect(cfg.interfaces[1]!.groupAddress).toBe('01:80:c2:00:00:0e');
     expect(cfg.lldpadCompat.enabled).toBe(false);
     expect(cfg.deassocOnShutdown).toBe(false);
+    expect(cfg.eventLoopResolutionMs).toBe(10);
     expect(interfaceConfigFor(cfg, 'ens3')?.role).toBe('bridge');
     expect(interfaceConfigFor(cfg, 'eth0')?.role).toBe('station');
     expect(interfaceConfigFor(cfg, 'wlan0')).toBeUndefined();
@@ -36,6 +37,11 @@ describe('config', () => {
     const e = refuse('log:\n  level: info\ninterfaces:\n  - name: eth0\n    evb:\n      rte: 40\n');
     expect(e.line).toBe(6);
     expect(e.message).toMatch(/vdpd\.yaml:6: interfaces\.0\.evb\.rte: must be an integer 0\.\.31, got 40/);
+  });
+
+  it('takes the event-loop monitor period from 1 to 1000 ms', () => {
+    expect(parseConfig('eventLoopResolutionMs: 1\ninterfaces:\n  - name: eth0\n').eventLoopResolutionMs).toBe(1);
+    expect(refuse('eventLoopResolutionMs: 0\ninterfaces:\n  - name: eth0\n').message).toMatch(/vdpd\.yaml:1: eventLoopResolutionMs: must be an integer 1\.\.1000, got 0/);
   });
 
   it('refuses unknown keys (typos) with their line', () => {
