@@ -490,7 +490,7 @@ export class VdpTracker {
       const what = `${modeName(crossed.mode)} ${crossed.kind === 'keepalive' ? 'keep-alive' : 'request'} at frame ${crossed.frame}`;
       this.entry(v, { frame: ev.frame, timeMs: ev.t, kind: 'unsolicited-deassoc', from: 'bridge', mode: modeName(it.mode), status: it.status, statusText: statusText(it), seq: ev.seq, note: `crossed the ${what}: stale, the VSI waits for its response` });
       this.findings.push(
-        finding('unsolicited-deassoc', 'warning', ev.frame, ev.t, `VSI ${it.vsiid}: the bridge de-associated it without a request, crossing the ${what} (the bridge's ECP had not acknowledged it yet): the request supersedes it, the station waits for its response`, {
+        finding('unsolicited-deassoc', 'warning', ev.frame, ev.t, `VSI ${it.vsiid}: the bridge de-associated it without a request, crossing the ${what} (the bridge's ECP had not acknowledged it yet): the request supersedes it and vdpd's station waits for its response (lldpad's ends the VSI)`, {
           vsiid: it.vsiid,
           relatedFrames: [crossed.frame],
         }),
