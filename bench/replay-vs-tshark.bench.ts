@@ -9,6 +9,7 @@ import { closeSync, mkdtempSync, openSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { VDP_STATUS_RESPONSE } from '../pdu/types.js';
+import { percentile } from '../src/lab/bench-helpers.js';
 import { PcapWriter } from '../src/pcap/file.js';
 import type { BenchResult } from './types.js';
 import { ackFrame, BRIDGE, bridgeLldpFrame, ecpFrame, entry, lldpFrame, STATION } from './frames.js';
@@ -30,8 +31,6 @@ function once(cmd: string, args: string[]): number {
   }
 }
 
-const median = (v: number[]): number => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)]!;
-
 /**
  * The two commands in turn, `rounds` times each, and each one's median: on a shared machine
  * whose speed drifts over seconds, alternating keeps both measured under the same conditions
@@ -44,7 +43,7 @@ function alternating(a: [string, string[]], b: [string, string[]], rounds = 5): 
     ta.push(once(...a));
     tb.push(once(...b));
   }
-  return [median(ta), median(tb)];
+  return [percentile(ta, 50), percentile(tb, 50)];
 }
 
 export default async function (): Promise<BenchResult[]> {
