@@ -486,9 +486,9 @@ export class VdpTracker {
     // such a De-Associate (fsm/vdp-station.ts staleDeassoc) and takes the answer to the
     // request; lldpad's ends the VSI.
     const crossed = v.pending.find((p) => !p.answered && !p.timedOut && p.mode !== 'deassoc' && !delivered(p));
+    const what = crossed && `${modeName(crossed.mode)} ${crossed.kind === 'keepalive' ? 'keep-alive' : 'request'} at frame ${crossed.frame}`;
+    this.entry(v, { frame: ev.frame, timeMs: ev.t, kind: 'unsolicited-deassoc', from: 'bridge', mode: modeName(it.mode), status: it.status, statusText: statusText(it), seq: ev.seq, note: what && `crossed the ${what}: stale, the VSI waits for its response` });
     if (crossed) {
-      const what = `${modeName(crossed.mode)} ${crossed.kind === 'keepalive' ? 'keep-alive' : 'request'} at frame ${crossed.frame}`;
-      this.entry(v, { frame: ev.frame, timeMs: ev.t, kind: 'unsolicited-deassoc', from: 'bridge', mode: modeName(it.mode), status: it.status, statusText: statusText(it), seq: ev.seq, note: `crossed the ${what}: stale, the VSI waits for its response` });
       this.findings.push(
         finding('unsolicited-deassoc', 'warning', ev.frame, ev.t, `VSI ${it.vsiid}: the bridge de-associated it without a request, crossing the ${what} (the bridge's ECP had not acknowledged it yet): the request supersedes it and vdpd's station waits for its response (lldpad's ends the VSI)`, {
           vsiid: it.vsiid,
@@ -497,7 +497,6 @@ export class VdpTracker {
       );
       return UNSOLICITED;
     }
-    this.entry(v, { frame: ev.frame, timeMs: ev.t, kind: 'unsolicited-deassoc', from: 'bridge', mode: modeName(it.mode), status: it.status, statusText: statusText(it), seq: ev.seq });
     let ctx = '';
     if (v.state === 'NONE') ctx = ' (the VSI was not seen before in this capture)';
     else if (v.state === 'END') ctx = v.lastDeassocReq !== undefined ? ` (already de-associated by the station at frame ${v.lastDeassocReq}: stale bridge state)` : ' (the VSI had already ended)';
