@@ -16,8 +16,14 @@
  *  - ECP frames on the wire per VSI (nftables ingress counters on both veth ends);
  *  - CPU time and VmRSS growth per VSI of the station process (/proc);
  *  - the vdpd station's worst event-loop delay (monitorEventLoopDelay at 1 ms, through `ping`).
+ * One more cell, vdpd ↔ vdpd 10,000 with daemons in service: the same fresh daemons first
+ * associate and de-associate 3,000 other VSIs, rest 3 s, and then the 10,000 are measured as
+ * in the fresh cell (its baseline for RSS is taken after that rest). A fresh daemon's first
+ * burst also pays V8's optimising compilation of its hot code, ~0.6 s of background CPU in
+ * the station (perf) on cores the bridge and the client need too.
  * Needs root, lldpad/vdptool/lldptool and nft. Knobs for iterating (defaults = the full run):
- *   VS_LLDPAD_CELLS   comma list of `station>bridge:N` to run only those (e.g. vdpd>lldpad:1000)
+ *   VS_LLDPAD_CELLS   comma list of `station>bridge:N` to run only those (e.g. vdpd>lldpad:1000;
+ *                     the in-service cell: vdpd>vdpd:10000:in-service)
  *   VS_LLDPAD_KEEP=0  skip the 60 s "still associated" checks
  *   VS_LLDPAD_PARALLEL  concurrent vdptool loops for lldpad bursts (default 1)
  *   VS_LLDPAD_WAIT=1  lldpad bursts with vdptool -W (default: without, as the reference figures)
@@ -51,12 +57,23 @@ const ECP_TOWARDS_LLDPAD = process.env['VS_LLDPAD_ECP'] ?? '{ minGapMs: 3 }';
 const QUERY_PARALLEL = 4;
 /** one-at-a-time figure, measured in the N = 1 cell after it */
 const SEQ_N = 100;
+/**
+ * The in-service cell's earlier burst: other VSIs, associated then de-associated, and a rest
+ * long enough for the daemon's memory trim (2 s quiet) and V8's background compilation.
+ */
+const WARM_N = 3000;
+const WARM_REST_MS = 3000;
 
 interface Cell {
   station: Kind;
   bridge: Kind;
   n: number;
   keepCheck: boolean;
+  /**
+   * daemons in service: before the measured burst the same fresh daemons associate and
+   * de-associate WARM_N other VSIs and rest WARM_REST_MS (vdpd ↔ vdpd 10,000 only)
+   */
+  inService?: boolean;
 }
 
 interface CellResult extends Cell {
@@ -217,9 +234,26 @@ class Bench {
     return rows.filter((r) => r.state === 'BR_WAITCMD' && r.confirmed === 'assoc').length;
   }
 
+  /**
+   * A burst of other VSIs through the same daemons before the measured one, as a daemon in
+   * service has seen: V8 has compiled the hot paths by then, which a fresh daemon does during
+   * its first burst (on background threads, the cores the bridge and the client need too).
+   */
+  private async serveEarlierBurst(st: VdpdSide): Promise<void> {
+    const iface = this.lab.station.ifname;
+    const others = Array.from({ length: WARM_N }, (_, i) => vsiOf(200_001 + i));
+    for (const mode of ['assoc', 'deassoc'] as const) {
+      const outcomes = await Promise.all(others.map(async (v) => ((await st.c.call({ op: 'command', iface, mode, vsi: v, waitMs: CELL_TIMEOUT_MS })) as { outcome?: CommandOutcome }).outcome?.kind));
+      const ok = outcomes.filter((k) => k === 'success').length;
+      if (ok !== WARM_N) throw new Error(`the earlier burst (${mode}) confirmed ${ok} of ${WARM_N}`);
+    }
+    await sleep(WARM_REST_MS);
+  }
+
   private async runVdpd(cell: Cell, st: VdpdSide, br: Side): Promise<CellResult> {
     const iface = this.lab.station.ifname;
     const vsis = Array.from({ length: cell.n }, (_, i) => vsiOf(i + 1));
+    if (cell.inService) await this.serveEarlierBurst(st);
     const p0 = await st.ping();
     const f0 = this.wire.read();
     const kinds: Record<string, number> = {};
@@ -414,7 +448,7 @@ class Bench {
 // ---- report -------------------------------------------------------------------------
 
 const r1 = (x: number) => (Number.isFinite(x) ? (Math.abs(x) >= 100 ? Math.round(x).toString() : x.toPrecision(3)) : 'n/a');
-const label = (c: Cell) => `${c.station} station ↔ ${c.bridge} bridge, ${c.n.toLocaleString('en-US')} VSIs`;
+const label = (c: Cell) => `${c.station} station ↔ ${c.bridge} bridge, ${c.n.toLocaleString('en-US')} VSIs${c.inService ? ' (daemons in service)' : ''}`;
 const rate = (r: CellResult) => (r.wallMs > 0 ? (r.confirmed * 1000) / r.wallMs : NaN);
 
 function latencyWhat(r: CellResult): string {
@@ -462,6 +496,8 @@ function cellsWanted(): Cell[] {
         if (only.length > 0 && !only.includes(id)) continue;
         out.push({ station, bridge, n, keepCheck: keep && (n === 1000 || (n === 10_000 && station === 'vdpd' && bridge === 'vdpd')) });
       }
+      const warmId = `vdpd>vdpd:${n}:in-service`;
+      if (bridge === 'vdpd' && n === 10_000 && (only.length === 0 || only.includes(warmId))) out.push({ station: 'vdpd', bridge: 'vdpd', n, keepCheck: keep, inService: true });
     }
   }
   return out;
@@ -494,7 +530,7 @@ export default async function (): Promise<BenchResult[]> {
   // vdpd / lldpad for the same bridge and N
   for (const bridge of ['lldpad', 'vdpd'] as const) {
     for (const n of SIZES) {
-      const v = results.find((r) => r.station === 'vdpd' && r.bridge === bridge && r.n === n);
+      const v = results.find((r) => r.station === 'vdpd' && r.bridge === bridge && r.n === n && !r.inService);
       const l = results.find((r) => r.station === 'lldpad' && r.bridge === bridge && r.n === n);
       if (!v || !l) continue;
       const fv = (v.frames.stationToBridge + v.frames.bridgeToStation) / n;
@@ -508,7 +544,7 @@ export default async function (): Promise<BenchResult[]> {
     }
   }
   // the aims
-  const cellOf = (st: Kind, br: Kind, n: number) => results.find((r) => r.station === st && r.bridge === br && r.n === n);
+  const cellOf = (st: Kind, br: Kind, n: number, inService = false) => results.find((r) => r.station === st && r.bridge === br && r.n === n && (r.inService ?? false) === inService);
   for (const bridge of ['lldpad', 'vdpd'] as const) {
     const l = cellOf('lldpad', bridge, 1000);
     for (const v of results.filter((r) => r.station === 'vdpd' && r.bridge === bridge && r.n === 1000)) {
@@ -527,17 +563,22 @@ export default async function (): Promise<BenchResult[]> {
       }
     }
   }
-  const vv = cellOf('vdpd', 'vdpd', 10_000);
-  if (vv) {
-    out.push({ name: 'aim: 10,000 VSIs vdpd ↔ vdpd within 1 s', value: vv.wallMs, unit: 'ms', note: `${vv.wallMs <= 1000 && vv.confirmed === vv.n ? 'met' : 'NOT met'}: ${vv.confirmed} confirmed` });
+  // the same aims for fresh daemons (their first burst also pays V8's compilation of the hot
+  // code) and for daemons in service (an earlier burst of other VSIs went through them)
+  for (const inService of [false, true]) {
+    const vv = cellOf('vdpd', 'vdpd', 10_000, inService);
+    if (!vv) continue;
+    const which = inService ? `daemons in service: ${WARM_N.toLocaleString('en-US')} other VSIs associated and de-associated before` : 'fresh daemons';
+    out.push({ name: `aim: 10,000 VSIs vdpd ↔ vdpd within 1 s (${inService ? 'daemons in service' : 'fresh daemons'})`, value: vv.wallMs, unit: 'ms', note: `${vv.wallMs <= 1000 && vv.confirmed === vv.n ? 'met' : 'NOT met'}: ${vv.confirmed} confirmed; ${which}` });
     const rss = vv.stillRssGrowthKb ?? vv.rssGrowthKb;
-    out.push({ name: 'aim: vdpd station RSS < 2 KiB per VSI beyond the baseline (10,000 VSIs, vdpd bridge)', value: (rss * 1024) / vv.n, unit: 'bytes', note: `${(rss * 1024) / vv.n < 2048 ? 'met' : 'NOT met'}: VmRSS growth ${vv.stillRssGrowthKb !== undefined ? '60 s after associating' : 'right after associating'} over the VmRSS before the first request` });
+    const base = inService ? 'the VmRSS after the earlier burst and before the first request' : 'the VmRSS before the first request';
+    out.push({ name: `aim: vdpd station RSS < 2 KiB per VSI beyond the baseline (10,000 VSIs, vdpd bridge, ${inService ? 'daemons in service' : 'fresh daemons'})`, value: (rss * 1024) / vv.n, unit: 'bytes', note: `${(rss * 1024) / vv.n < 2048 ? 'met' : 'NOT met'}: VmRSS growth ${vv.stillRssGrowthKb !== undefined ? '60 s after associating' : 'right after associating'} over ${base}` });
   }
   const loops = results.filter((r) => r.loopMaxMs !== undefined);
   if (loops.length > 0) {
     const worst = loops.reduce((a, b) => (b.loopMaxMs! > a.loopMaxMs! ? b : a));
     out.push({ name: 'aim: vdpd station event loop never blocked > 50 ms', value: worst.loopMaxMs!, unit: 'ms', note: `${worst.loopMaxMs! <= 50 ? 'met' : 'NOT met'}: worst of ${loops.length} cells (${label(worst)}); cells above 50 ms: ${loops.filter((r) => r.loopMaxMs! > 50).map((r) => `${r.bridge} bridge ${r.n}`).join(', ') || 'none'}` });
   }
-  out.push({ name: 'whole benchmark', value: (performance.now() - t0) / 1000, unit: 's', note: `one veth pair; fresh bridge and station per cell; lldpad: N = 1 with vdptool -W, larger N ${WAIT ? 'with' : 'without'} -W from ${PARALLEL} vdptool loop(s) in one namespace entry per 1,000; 60 s checks for N = 1,000 and vdpd ↔ vdpd 10,000 only; 1-min load average ${load0.toFixed(1)} at the start, ${loadavg()[0]!.toFixed(1)} at the end on ${cpus().length} cores (other work on the machine shows here)` });
+  out.push({ name: 'whole benchmark', value: (performance.now() - t0) / 1000, unit: 's', note: `one veth pair; fresh bridge and station per cell (the in-service cell: fresh too, then an earlier burst of other VSIs); lldpad: N = 1 with vdptool -W, larger N ${WAIT ? 'with' : 'without'} -W from ${PARALLEL} vdptool loop(s) in one namespace entry per 1,000; 60 s checks for N = 1,000 and vdpd ↔ vdpd 10,000 only; 1-min load average ${load0.toFixed(1)} at the start, ${loadavg()[0]!.toFixed(1)} at the end on ${cpus().length} cores (other work on the machine shows here)` });
   return out;
 }
