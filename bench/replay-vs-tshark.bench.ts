@@ -90,15 +90,16 @@ export default async function (): Promise<BenchResult[]> {
     const [replayMs, tsharkMs] = alternating(['node', [cli, 'replay', '--json', file]], ['tshark', ['-r', file, '-V']]);
     const [replay0, tshark0] = alternating(['node', [cli, 'replay', '--json', smallFile]], ['tshark', ['-r', smallFile, '-V']]);
     const extra = w.frames - small.frames;
-    const perFrame = (ms: number, ms0: number) => ((ms - ms0) * 1000) / extra;
+    const replayUs = ((replayMs - replay0) * 1000) / extra;
+    const tsharkUs = ((tsharkMs - tshark0) * 1000) / extra;
     return [
       { name: `vdpctl replay --json, ${w.frames} frames`, value: replayMs, unit: 'ms', note: `median of 5 alternating with tshark's, output to /dev/null; ${Math.round(w.frames / (replayMs / 1000))} frames/s; ${report.vsis.length} VSI timelines, ${report.findings.length} findings` },
       { name: 'tshark -V, same file', value: tsharkMs, unit: 'ms', note: `median of 5, output to /dev/null; ${Math.round(w.frames / (tsharkMs / 1000))} frames/s` },
       { name: 'speed-up of replay over tshark -V', value: tsharkMs / replayMs, unit: '×', note: `aim: ≥ 10× (${tsharkMs / replayMs >= 10 ? 'met' : 'NOT met'}); whole commands, start-up included` },
       { name: `vdpctl replay --json, ${small.frames} frames (one round: start-up)`, value: replay0, unit: 'ms', note: 'median of 5 alternating with tshark\'s: Node start-up, module loading, output' },
       { name: `tshark -V, ${small.frames} frames (one round: start-up)`, value: tshark0, unit: 'ms', note: 'median of 5: tshark start-up (dissector registration), output' },
-      { name: 'replay per frame beyond start-up', value: perFrame(replayMs, replay0), unit: 'µs', note: `(100,000-frame run − one-round run) / ${extra} frames` },
-      { name: 'tshark -V per frame beyond start-up', value: perFrame(tsharkMs, tshark0), unit: 'µs', note: `the same for tshark; ratio ${(perFrame(tsharkMs, tshark0) / perFrame(replayMs, replay0)).toFixed(2)}× (for information: the aim is on whole commands, above)` },
+      { name: 'replay per frame beyond start-up', value: replayUs, unit: 'µs', note: `(100,000-frame run − one-round run) / ${extra} frames` },
+      { name: 'tshark -V per frame beyond start-up', value: tsharkUs, unit: 'µs', note: `the same for tshark; ratio ${(tsharkUs / replayUs).toFixed(2)}× (for information: the aim is on whole commands, above)` },
     ];
   } finally {
     rmSync(dir, { recursive: true, force: true });
