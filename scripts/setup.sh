@@ -32,5 +32,5 @@ if [ ! -f "$stamp" ] || ! cmp -s package-lock.json "$stamp"; then
 	npm ci --no-audit --no-fund
 	cp package-lock.json "$stamp"
 else
-	npx tsc -p tsconfig.json
+	node scripts/build.mjs
 fi

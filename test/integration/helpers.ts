@@ -14,7 +14,7 @@ export const ROOT = join(import.meta.dirname, '..', '..');
 /** Integration tests run the compiled daemon; fail loudly (not skip) without root. */
 export function prepare(): string {
   requireLabPrivileges();
-  execFileSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: ROOT, stdio: 'pipe' });
+  execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: ROOT, stdio: 'pipe' });
   return mkdtempSync(join(tmpdir(), 'vdpd-it-'));
 }
 

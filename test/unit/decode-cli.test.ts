@@ -13,7 +13,7 @@ let dir = '';
 
 beforeAll(() => {
   // the CLI runs from the compiled tree, exactly as installed
-  execFileSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: ROOT, stdio: 'pipe' });
+  execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: ROOT, stdio: 'pipe' });
   dir = mkdtempSync(join(tmpdir(), 'vdpd-decode-'));
 });
 afterAll(() => {

@@ -13,7 +13,7 @@ let dir = '';
 
 beforeAll(() => {
   // compile to dist/ as installed; type errors elsewhere in the tree do not stop tsc from emitting
-  spawnSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: ROOT, stdio: 'pipe' });
+  spawnSync(process.execPath, ['scripts/build.mjs'], { cwd: ROOT, stdio: 'pipe' });
   expect(existsSync(join(ROOT, 'dist', 'src', 'cli', 'commands', 'replay.js'))).toBe(true);
   dir = mkdtempSync(join(tmpdir(), 'vdpd-replay-cli-'));
 }, 120_000);
