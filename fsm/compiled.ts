@@ -13,6 +13,14 @@
  * raise/sendTo, inline action functions) throws at start-up, and a property test
  * (test/unit/fsm/compiled.test.ts) checks `step` against xstate's own `transition` (via
  * StoredMachine) on random states, contexts and events.
+ *
+ * `step` hands back the names of the actions for the caller to perform (the VSI engines,
+ * which act on the final context). `run` performs them itself, as a running xstate actor
+ * does: in document order, each named action called with the context of that moment, so
+ * an action may see a context that a later `assign` of the same macrostep replaces. The
+ * per-port ECP machines (fsm/ecp.ts) run this way: their actions transmit, arm timers and
+ * pull the next ULPDU, and an actor per port cost more to compile and run than the rest of
+ * a 10,000-VSI burst's state machines together (BENCHMARKS.md, vs-lldpad).
  */
 import type { AnyStateMachine, EventFromLogic } from 'xstate';
 
@@ -38,6 +46,9 @@ interface XNode {
 
 type Guard<C, E> = (args: { context: C; event: E }, params: undefined) => boolean;
 type Assigner<C, E> = (context: C, event: E) => C;
+type ActionFn<C, E> = (args: { context: C; event: E }, params: undefined) => void;
+/** one action of a transition, in document order: a context assignment or a named action */
+type Op<C, E> = { assign: Assigner<C, E>; act?: undefined } | { assign?: undefined; act: ActionFn<C, E> };
 
 interface Compiled<C, E> {
   guard: Guard<C, E> | undefined;
@@ -48,6 +59,8 @@ interface Compiled<C, E> {
   effects: readonly string[];
   /** effects followed by each `always` hop of the target (memo by hop) */
   chained: Map<Compiled<C, E>, readonly string[]> | undefined;
+  /** assigns and named actions interleaved as written (for `run`) */
+  ops: readonly Op<C, E>[];
 }
 
 interface StateEntry<C, E> {
@@ -55,12 +68,19 @@ interface StateEntry<C, E> {
   final: boolean;
   on: Map<string, readonly Compiled<C, E>[]>;
   always: readonly Compiled<C, E>[] | undefined;
+  /** entry actions (for `enter`, the initial state's) */
+  entry: readonly Op<C, E>[];
 }
 
 export interface StepResult<C> {
   value: string;
   context: C;
   actions: readonly string[];
+}
+
+export interface RunResult<C> {
+  value: string;
+  context: C;
 }
 
 const NONE: readonly string[] = Object.freeze([]);
@@ -109,20 +129,26 @@ export class CompiledMachine<M extends AnyStateMachine, C extends object> {
         return { ...context, ...upd } as C;
       };
     };
-    const split = (actions: readonly unknown[], assigns: Assigner<C, E>[], effects: string[]): void => {
+    const split = (actions: readonly unknown[], assigns: Assigner<C, E>[], effects: string[], ops: Op<C, E>[]): void => {
+      const effect = (name: string): void => {
+        const fn = named[name];
+        if (typeof fn !== 'function') fail(`action ${name} is not implemented`);
+        effects.push(name);
+        ops.push({ act: fn as ActionFn<C, E> });
+      };
       for (const a of actions) {
         if (typeof a === 'function') {
           const fa = a as unknown as { type?: string; assignment?: unknown };
-          if (fa.type === 'xstate.assign') assigns.push(assignerOf(fa as { assignment: unknown }));
-          else fail(`action ${fa.type ?? '(inline)'} is not compilable (only assign and named actions)`);
+          if (fa.type !== 'xstate.assign') fail(`action ${fa.type ?? '(inline)'} is not compilable (only assign and named actions)`);
+          const asg = assignerOf(fa as { assignment: unknown });
+          assigns.push(asg);
+          ops.push({ assign: asg });
         } else if (a && typeof a === 'object' && typeof (a as { type: unknown }).type === 'string') {
           const o = a as { type: string; params?: unknown };
           if (o.params !== undefined) fail(`action ${o.type} has params`);
-          if (typeof named[o.type] !== 'function') fail(`action ${o.type} is not implemented`);
-          effects.push(o.type);
+          effect(o.type);
         } else if (typeof a === 'string') {
-          if (typeof named[a] !== 'function') fail(`action ${a} is not implemented`);
-          effects.push(a);
+          effect(a);
         } else {
           fail('unknown action form');
         }
@@ -136,20 +162,21 @@ export class CompiledMachine<M extends AnyStateMachine, C extends object> {
       if (to && to.parent !== root) fail(`target ${to.key} is not a top-level state`);
       const assigns: Assigner<C, E>[] = [];
       const effects: string[] = [];
+      const ops: Op<C, E>[] = [];
       // a flat machine exits the source and enters the target unless the transition is
       // targetless or targets the source itself without `reenter` (xstate's transition domain)
       const moves = to !== undefined && (to !== src || t.reenter);
-      if (moves) split(src.exit, assigns, effects);
-      split(t.actions, assigns, effects);
+      if (moves) split(src.exit, assigns, effects, ops);
+      split(t.actions, assigns, effects, ops);
       if (moves) {
-        split(to.entry, assigns, effects);
+        split(to.entry, assigns, effects, ops);
         // reaching a top-level final state: xstate runs the exit actions of every active node
         if (to.type === 'final') {
-          split(to.exit, assigns, effects);
-          split(root.exit, assigns, effects);
+          split(to.exit, assigns, effects, ops);
+          split(root.exit, assigns, effects, ops);
         }
       }
-      return { guard: guardOf(t.guard), target: to ? this.index.get(to.key)! : -1, assigns, effects: effects.length ? effects : NONE, chained: undefined };
+      return { guard: guardOf(t.guard), target: to ? this.index.get(to.key)! : -1, assigns, effects: effects.length ? effects : NONE, chained: undefined, ops };
     };
     for (const n of nodes) {
       const on = new Map<string, readonly Compiled<C, E>[]>();
@@ -159,7 +186,9 @@ export class CompiledMachine<M extends AnyStateMachine, C extends object> {
       }
       const always = n.always?.map(compile);
       if (always?.some((a) => a.target < 0)) fail(`targetless eventless transition in ${n.key}`);
-      this.states.push({ name: n.key, final: n.type === 'final', on, always });
+      const entry: Op<C, E>[] = [];
+      split(n.entry, [], [], entry);
+      this.states.push({ name: n.key, final: n.type === 'final', on, always, entry });
     }
   }
 
@@ -218,5 +247,51 @@ export class CompiledMachine<M extends AnyStateMachine, C extends object> {
       st = this.states[si]!;
     }
     return { value: st.name, context: ctx, actions };
+  }
+
+  private exec(ops: readonly Op<C, EventFromLogic<M>>[], context: C, event: EventFromLogic<M>): C {
+    let ctx = context;
+    for (const op of ops) {
+      if (op.assign) ctx = op.assign(ctx, event);
+      else op.act({ context: ctx, event }, undefined);
+    }
+    return ctx;
+  }
+
+  /** eventless hops from state `si` (guards see the context after the actions before them) */
+  private settle(si: number, context: C, event: EventFromLogic<M>): RunResult<C> {
+    let st = this.states[si]!;
+    let ctx = context;
+    while (st.always && !st.final) {
+      const hop = this.pick(st.always, ctx, event);
+      if (!hop) break;
+      ctx = this.exec(hop.ops, ctx, event);
+      st = this.states[hop.target]!;
+    }
+    return { value: st.name, context: ctx };
+  }
+
+  /**
+   * Advance (state, context) by one event, performing the actions as a running xstate actor
+   * would (see the top of this file). An event no transition takes leaves both as they are.
+   */
+  run(value: string, context: C, event: EventFromLogic<M>): RunResult<C> {
+    const si = this.index.get(value);
+    if (si === undefined) throw new Error(`CompiledMachine(${this.machine.id}): unknown state ${value}`);
+    const st = this.states[si]!;
+    if (st.final) return { value, context };
+    const cands = st.on.get(event.type);
+    const t = cands && this.pick(cands, context, event);
+    if (!t) return this.settle(si, context, event);
+    const ctx = this.exec(t.ops, context, event);
+    return this.settle(t.target >= 0 ? t.target : si, ctx, event);
+  }
+
+  /** Start in the machine's initial state: its entry actions, then its eventless hops (an actor's start). */
+  enter(context: C, event: EventFromLogic<M>): RunResult<C> {
+    const initial = (this.machine.root as unknown as { initial?: { target?: readonly XNode[] } }).initial?.target?.[0];
+    const si = initial ? this.index.get(initial.key) : undefined;
+    if (si === undefined) throw new Error(`CompiledMachine(${this.machine.id}): no top-level initial state`);
+    return this.settle(si, this.exec(this.states[si]!.entry, context, event), event);
   }
 }

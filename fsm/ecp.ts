@@ -8,8 +8,10 @@
  * caps a port at one ECPDU per ackTimer), the last retransmission gets a full ack window, and
  * an abandoned ULPDU is reported to the upper layer. TX_PACE adds an optional gap between
  * exchanges for peers that cannot take back-to-back ECPDUs (lldpad's single VDP input buffer).
+ * The machines are defined in xstate and run compiled (MachineRunner below), not as actors.
  */
-import { assign, createActor, setup, type ActorRefFrom } from 'xstate';
+import { assign, setup, type AnyStateMachine, type EventFromLogic } from 'xstate';
+import { CompiledMachine } from './compiled.js';
 import { ECP22_MAX_ULPDU, ECP22_OP_ACK, ECP22_OP_REQUEST, ECP22_SUBTYPE_PECSP, ECP22_SUBTYPE_VDP, ECP22_VERSION, type Ecp22Pdu } from '../pdu/types.js';
 import type { TimerHandle, TimerService } from './timers.js';
 import type { TransitionSink } from './transitions.js';
@@ -56,15 +58,15 @@ export function nextSeq(s: number): number {
   return s >= 0xffff ? 1 : s + 1;
 }
 
-interface TxContext {
+export interface TxContext {
   seq: number;
   retries: number;
   current: UlpduOut | undefined;
 }
 
-type TxEvent = { type: 'KICK' } | { type: 'ACK'; seq: number } | { type: 'ACK_TIMER' } | { type: 'GAP_DONE' } | { type: 'PORT_DOWN' };
+export type TxEvent = { type: 'KICK' } | { type: 'ACK'; seq: number } | { type: 'ACK_TIMER' } | { type: 'GAP_DONE' } | { type: 'PORT_DOWN' };
 
-interface TxDeps {
+export interface TxDeps {
   pull(): UlpduOut | undefined;
   send(ctx: TxContext): void;
   armAckTimer(): void;
@@ -75,7 +77,7 @@ interface TxDeps {
   maxRetries(): number;
 }
 
-function txMachine(deps: TxDeps) {
+export function txMachine(deps: TxDeps) {
   return setup({
     types: { context: {} as TxContext, events: {} as TxEvent },
     guards: {
@@ -83,6 +85,16 @@ function txMachine(deps: TxDeps) {
       ackMatches: ({ context, event }) => event.type === 'ACK' && event.seq === context.seq,
       retriesLeft: ({ context }) => context.retries <= deps.maxRetries(),
       gapArmed: () => deps.armGap(),
+    },
+    actions: {
+      transmit: ({ context }) => {
+        deps.send(context);
+        deps.armAckTimer();
+      },
+      cancelAckTimer: () => deps.cancelAckTimer(),
+      delivered: ({ context }) => deps.delivered(context),
+      abandonPortDown: ({ context }) => deps.abandoned(context, 'port-down'),
+      abandonRetries: ({ context }) => deps.abandoned(context, 'retries-exhausted'),
     },
   }).createMachine({
     id: 'ecp-tx',
@@ -95,8 +107,7 @@ function txMachine(deps: TxDeps) {
         always: 'TX_WAIT_ONDATA',
       },
       TX_WAIT_ONDATA: {
-        // assign (not a plain action): xstate evaluates the `always` guard after assigns but
-        // before other actions run, and the guard must see what was pulled
+        // an assign, not a plain action: the `always` guard must find what was pulled in the context
         entry: assign({ current: () => deps.pull() }),
         always: { guard: 'hasData', target: 'TX_TXMIT_ECPDU' },
         on: { KICK: { target: 'TX_WAIT_ONDATA', reenter: true } },
@@ -104,32 +115,29 @@ function txMachine(deps: TxDeps) {
       TX_TXMIT_ECPDU: {
         entry: [
           assign({ retries: ({ context }) => context.retries + 1 }),
-          ({ context }) => {
-            deps.send(context);
-            deps.armAckTimer();
-          },
+          'transmit',
         ],
         on: {
           ACK: { guard: 'ackMatches', target: 'TX_ACKED' },
           ACK_TIMER: [{ guard: 'retriesLeft', target: 'TX_TXMIT_ECPDU', reenter: true }, { target: 'TX_ERROR' }],
-          PORT_DOWN: { target: 'TX_INIT', actions: ({ context }) => deps.abandoned(context, 'port-down') },
+          PORT_DOWN: { target: 'TX_INIT', actions: 'abandonPortDown' },
         },
-        exit: () => deps.cancelAckTimer(),
+        exit: 'cancelAckTimer',
       },
       TX_ACKED: {
-        entry: ({ context }) => deps.delivered(context),
+        entry: 'delivered',
         always: [{ guard: 'gapArmed', target: 'TX_PACE' }, { target: 'TX_WAIT_FORREQ' }],
       },
       TX_PACE: { on: { GAP_DONE: 'TX_WAIT_FORREQ', PORT_DOWN: 'TX_INIT' } },
       TX_ERROR: {
-        entry: ({ context }) => deps.abandoned(context, 'retries-exhausted'),
+        entry: 'abandonRetries',
         always: [{ guard: 'gapArmed', target: 'TX_PACE' }, { target: 'TX_WAIT_FORREQ' }],
       },
     },
   });
 }
 
-interface RxContext {
+export interface RxContext {
   lastSeq: number;
   first: boolean;
 }
@@ -160,22 +168,33 @@ export class RecentSeqs {
     this.seqs.fill(-1);
   }
 }
-type RxEvent = { type: 'REQ'; pdu: Ecp22Pdu } | { type: 'PORT_DOWN' };
+export type RxEvent = { type: 'REQ'; pdu: Ecp22Pdu } | { type: 'PORT_DOWN' };
 
-interface RxDeps {
+export interface RxDeps {
   recentlyDelivered(seq: number): boolean;
   ack(pdu: Ecp22Pdu): void;
   deliver(pdu: Ecp22Pdu): void;
   duplicate(pdu: Ecp22Pdu): void;
 }
 
-function rxMachine(deps: RxDeps) {
+export function rxMachine(deps: RxDeps) {
   return setup({
     types: { context: {} as RxContext, events: {} as RxEvent },
     guards: {
       // single-value window: only a retransmission of the last delivered number is a duplicate
       isDuplicate: ({ context, event }) =>
         event.type === 'REQ' && !context.first && (event.pdu.sequence === context.lastSeq || deps.recentlyDelivered(event.pdu.sequence)),
+    },
+    actions: {
+      // ACK first, so the sender may advance at once, then hand the ULPDU up
+      ackAndDeliver: ({ event }) => {
+        if (event.type !== 'REQ') return;
+        deps.ack(event.pdu);
+        deps.deliver(event.pdu);
+      },
+      ackDuplicate: ({ event }) => {
+        if (event.type === 'REQ') deps.duplicate(event.pdu);
+      },
     },
   }).createMachine({
     id: 'ecp-rx',
@@ -191,23 +210,69 @@ function rxMachine(deps: RxDeps) {
       RX_NEW_ECPDU: {
         entry: [
           assign({ lastSeq: ({ event, context }) => (event.type === 'REQ' ? event.pdu.sequence : context.lastSeq), first: false }),
-          ({ event }) => {
-            if (event.type !== 'REQ') return;
-            // ACK first, so the sender may advance at once, then hand the ULPDU up
-            deps.ack(event.pdu);
-            deps.deliver(event.pdu);
-          },
+          'ackAndDeliver',
         ],
         always: 'RX_WAIT',
       },
       RX_SEND_ACK: {
-        entry: ({ event }) => {
-          if (event.type === 'REQ') deps.duplicate(event.pdu);
-        },
+        entry: 'ackDuplicate',
         always: 'RX_WAIT',
       },
     },
   });
+}
+
+/**
+ * One machine stepped as an xstate actor would run it: its state and context, actions
+ * performed as the machine goes (CompiledMachine.run), and an event sent by one of its own
+ * actions (an ACK timer set to 0, a ULP that kicks from `delivered`) waits until the
+ * current one is done, as in an actor's mailbox. Stopped, it ignores events.
+ */
+export class MachineRunner<M extends AnyStateMachine, C extends object> {
+  value = '';
+  private busy = false;
+  private queue: EventFromLogic<M>[] = [];
+  private running = false;
+
+  constructor(
+    private readonly m: CompiledMachine<M, C>,
+    public context: C,
+    private readonly onChange?: (from: string, to: string) => void,
+  ) {}
+
+  start(): void {
+    this.running = true;
+    const r = this.m.enter(this.context, { type: 'xstate.init' } as EventFromLogic<M>);
+    this.value = r.value;
+    this.context = r.context;
+  }
+
+  send(event: EventFromLogic<M>): void {
+    if (!this.running) return;
+    if (this.busy) {
+      this.queue.push(event);
+      return;
+    }
+    this.busy = true;
+    try {
+      let ev: EventFromLogic<M> | undefined = event;
+      while (ev !== undefined && this.running) {
+        const from = this.value;
+        const r = this.m.run(from, this.context, ev);
+        this.value = r.value;
+        this.context = r.context;
+        if (r.value !== from) this.onChange?.(from, r.value);
+        ev = this.queue.shift();
+      }
+    } finally {
+      this.busy = false;
+      this.queue.length = 0;
+    }
+  }
+
+  stop(): void {
+    this.running = false;
+  }
 }
 
 /**
@@ -236,8 +301,8 @@ export class EcpPort implements EcpLower {
   private minGapMs: number;
   private ackTimer: TimerHandle | undefined;
   private gapTimer: TimerHandle | undefined;
-  private tx!: ActorRefFrom<ReturnType<typeof txMachine>>;
-  private rx!: ActorRefFrom<ReturnType<typeof rxMachine>>;
+  private tx!: MachineRunner<ReturnType<typeof txMachine>, TxContext>;
+  private rx!: MachineRunner<ReturnType<typeof rxMachine>, RxContext>;
   private up = true;
   readonly maxUlpdu: number;
   /** a retransmission can trail the original by up to (R+1) ack timers; twice that plus slack */
@@ -253,8 +318,11 @@ export class EcpPort implements EcpLower {
 
   private start(): void {
     const o = this.o;
-    this.tx = createActor(
-      txMachine({
+    const sink = o.onTransition;
+    const report = (machine: 'ecp-tx' | 'ecp-rx') =>
+      sink ? (from: string, to: string) => sink({ t: o.timers.now(), machine, id: o.id, from, to, reason: 'ecp' }) : undefined;
+    this.tx = new MachineRunner(
+      new CompiledMachine(txMachine({
         pull: () => (this.up && this.ulp ? this.ulp.pull(this.maxUlpdu) : undefined),
         send: (ctx) => {
           if (ctx.retries > 1) this.counters.txRetransmit++;
@@ -290,10 +358,12 @@ export class EcpPort implements EcpLower {
           this.ulp?.abandoned(ctx.current.token, why);
         },
         maxRetries: () => this.r,
-      }),
+      })),
+      { seq: 0, retries: 0, current: undefined },
+      report('ecp-tx'),
     );
-    this.rx = createActor(
-      rxMachine({
+    this.rx = new MachineRunner(
+      new CompiledMachine(rxMachine({
         recentlyDelivered: (seq) => this.recent.has(seq, o.timers.now()),
         ack: (pdu) => this.sendAck(pdu),
         deliver: (pdu) => {
@@ -305,21 +375,10 @@ export class EcpPort implements EcpLower {
           this.counters.rxDuplicate++;
           this.sendAck(pdu);
         },
-      }),
+      })),
+      { lastSeq: 0, first: true },
+      report('ecp-rx'),
     );
-    if (o.onTransition) {
-      const sink = o.onTransition;
-      const watch = (name: 'ecp-tx' | 'ecp-rx', get: () => string, sub: (cb: () => void) => void): void => {
-        let prev = get();
-        sub(() => {
-          const now = get();
-          if (now !== prev) sink({ t: o.timers.now(), machine: name, id: o.id, from: prev, to: now, reason: 'ecp' });
-          prev = now;
-        });
-      };
-      watch('ecp-tx', () => String(this.tx.getSnapshot().value), (cb) => void this.tx.subscribe(cb));
-      watch('ecp-rx', () => String(this.rx.getSnapshot().value), (cb) => void this.rx.subscribe(cb));
-    }
     this.tx.start();
     this.rx.start();
   }
@@ -329,7 +388,7 @@ export class EcpPort implements EcpLower {
   }
 
   get state(): { tx: string; rx: string; seq: number } {
-    return { tx: String(this.tx.getSnapshot().value), rx: String(this.rx.getSnapshot().value), seq: this.tx.getSnapshot().context.seq };
+    return { tx: this.tx.value, rx: this.rx.value, seq: this.tx.context.seq };
   }
 
   attach(ulp: EcpUlp): EcpLower {
@@ -371,8 +430,7 @@ export class EcpPort implements EcpLower {
     if (pdu.version !== ECP22_VERSION) return this.drop('version');
     if (pdu.op === ECP22_OP_ACK) {
       this.counters.rxAck++;
-      const snap = this.tx.getSnapshot();
-      if (snap.value !== 'TX_TXMIT_ECPDU' || snap.context.seq !== pdu.sequence) {
+      if (this.tx.value !== 'TX_TXMIT_ECPDU' || this.tx.context.seq !== pdu.sequence) {
         this.counters.rxAckUnexpected++;
         return;
       }
@@ -384,7 +442,7 @@ export class EcpPort implements EcpLower {
     if (pdu.subtype !== ECP22_SUBTYPE_VDP) return this.drop('subtype');
     this.counters.rxReq++;
     // a peer that restarts begins again at sequence 1 (lldpad does); a wrap goes 0xFFFF → 1
-    const rx = this.rx.getSnapshot().context;
+    const rx = this.rx.context;
     if (pdu.sequence === 1 && !rx.first && rx.lastSeq > 1 && rx.lastSeq !== 0xffff) {
       this.counters.peerRestarts++;
       this.o.onPeerRestart?.();
