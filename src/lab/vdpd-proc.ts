@@ -3,7 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, sep } from 'node:path';
 import { ApiClient } from '../api/client.js';
-import { DAEMON_NODE_FLAGS } from '../daemon/memory.js';
+import { DAEMON_ENV, DAEMON_NODE_FLAGS } from '../daemon/memory.js';
 import { LabError } from './netns.js';
 
 // the compiled daemon, whether this module runs compiled (dist/src/lab) or from source (src/lab, tests)
@@ -39,7 +39,10 @@ export class VdpdProc {
   }
 
   async start(timeoutMs = 10_000): Promise<ApiClient> {
-    this.proc = spawn('ip', ['netns', 'exec', this.o.ns, process.execPath, ...DAEMON_NODE_FLAGS, ...(process.env['VDPD_NODE_ARGS'] ? process.env['VDPD_NODE_ARGS'].split(' ') : []), VDPD, '-c', this.configPath, '--socket', this.socket, '--state', this.stateFile, ...(this.o.extraArgs ?? [])], { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.proc = spawn('ip', ['netns', 'exec', this.o.ns, process.execPath, ...DAEMON_NODE_FLAGS, ...(process.env['VDPD_NODE_ARGS'] ? process.env['VDPD_NODE_ARGS'].split(' ') : []), VDPD, '-c', this.configPath, '--socket', this.socket, '--state', this.stateFile, ...(this.o.extraArgs ?? [])], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...DAEMON_ENV, ...process.env },
+    });
     this.proc.stdout!.on('data', (d: Buffer) => (this.output += d.toString()));
     this.proc.stderr!.on('data', (d: Buffer) => (this.output += d.toString()));
     const end = Date.now() + timeoutMs;

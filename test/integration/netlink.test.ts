@@ -116,6 +116,11 @@ describe('netlink: how libvirt and lldpad tools find vdpd', () => {
     expect(p.pid).toBe(station.proc!.pid);
   });
 
+  it('runs with the daemon environment (at most two malloc arenas), as its #! line sets it', () => {
+    const env = readFileSync(`/proc/${station.proc!.pid}/environ`, 'utf8').split('\0');
+    expect(env).toContain('MALLOC_ARENA_MAX=2');
+  });
+
   it('measures its event-loop delay with the configured period (every sample of the default 10 ms one is ≥ 10 ms)', async () => {
     const p = (await sc.call({ op: 'ping' })) as { eventLoopResolutionMs: number; eventLoopDelayP99Ms: number; eventLoopDelayMaxMs: number };
     expect(p.eventLoopResolutionMs).toBe(2);

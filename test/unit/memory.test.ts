@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DAEMON_NODE_FLAGS, MemoryTrim } from '../../src/daemon/memory.js';
+import { DAEMON_ENV, DAEMON_NODE_FLAGS, MemoryTrim } from '../../src/daemon/memory.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -71,8 +71,9 @@ describe('memory trim after bursts', () => {
     expect(o.before - o.after).toBeGreaterThan(10 * 2 ** 20);
   });
 
-  it('the vdpd executable starts Node with the daemon flags', () => {
+  it('the vdpd executable starts Node with the daemon flags and environment', () => {
     const first = readFileSync(join(import.meta.dirname, '..', '..', 'src', 'cli', 'vdpd.ts'), 'utf8').split('\n')[0];
-    expect(first).toBe(`#!/usr/bin/env -S node ${DAEMON_NODE_FLAGS.join(' ')}`);
+    const env = Object.entries(DAEMON_ENV).map(([k, v]) => `${k}=${v}`);
+    expect(first).toBe(`#!/usr/bin/env -S ${env.join(' ')} node ${DAEMON_NODE_FLAGS.join(' ')}`);
   });
 });
