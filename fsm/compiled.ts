@@ -287,6 +287,13 @@ export class CompiledMachine<M extends AnyStateMachine, C extends object> {
     return this.settle(t.target >= 0 ? t.target : si, ctx, event);
   }
 
+  /** A copy of the context the machine's definition starts with (a plain object there). */
+  get initialContext(): C {
+    const c = (this.machine.config as { context?: unknown }).context;
+    if (typeof c !== 'object' || c === null) throw new Error(`CompiledMachine(${this.machine.id}): the initial context is not a plain object`);
+    return { ...(c as C) };
+  }
+
   /** Start in the machine's initial state: its entry actions, then its eventless hops (an actor's start). */
   enter(context: C, event: EventFromLogic<M>): RunResult<C> {
     const initial = (this.machine.root as unknown as { initial?: { target?: readonly XNode[] } }).initial?.target?.[0];

@@ -234,11 +234,14 @@ export class MachineRunner<M extends AnyStateMachine, C extends object> {
   private queue: EventFromLogic<M>[] = [];
   private running = false;
 
+  context: C;
+
   constructor(
     private readonly m: CompiledMachine<M, C>,
-    public context: C,
     private readonly onChange?: (from: string, to: string) => void,
-  ) {}
+  ) {
+    this.context = m.initialContext;
+  }
 
   start(): void {
     this.running = true;
@@ -359,7 +362,6 @@ export class EcpPort implements EcpLower {
         },
         maxRetries: () => this.r,
       })),
-      { seq: 0, retries: 0, current: undefined },
       report('ecp-tx'),
     );
     this.rx = new MachineRunner(
@@ -376,7 +378,6 @@ export class EcpPort implements EcpLower {
           this.sendAck(pdu);
         },
       })),
-      { lastSeq: 0, first: true },
       report('ecp-rx'),
     );
     this.tx.start();

@@ -77,7 +77,6 @@ describe('ECP machines compiled agree with xstate actors', () => {
         const actor = createActor(txMachine(txDeps(script, logA, () => (e) => actor.send(e))));
         const runner: MachineRunner<ReturnType<typeof txMachine>, TxContext> = new MachineRunner(
           new CompiledMachine(txMachine(txDeps(script, logB, () => (e) => runner.send(e)))),
-          { seq: 0, retries: 0, current: undefined },
         );
         actor.start();
         runner.start();
@@ -115,7 +114,7 @@ describe('ECP machines compiled agree with xstate actors', () => {
         const logA: string[] = [];
         const logB: string[] = [];
         const actor = createActor(rxMachine(deps(scripted(recent), logA))).start();
-        const runner = new MachineRunner<ReturnType<typeof rxMachine>, RxContext>(new CompiledMachine(rxMachine(deps(scripted(recent), logB))), { lastSeq: 0, first: true });
+        const runner = new MachineRunner<ReturnType<typeof rxMachine>, RxContext>(new CompiledMachine(rxMachine(deps(scripted(recent), logB))));
         runner.start();
         for (const ev of events) {
           actor.send(ev);
@@ -134,7 +133,6 @@ describe('ECP machines compiled agree with xstate actors', () => {
     const log: string[] = [];
     const runner = new MachineRunner<ReturnType<typeof rxMachine>, RxContext>(
       new CompiledMachine(rxMachine({ recentlyDelivered: () => false, ack: (p) => log.push(`ack ${p.sequence}`), deliver: () => {}, duplicate: () => {} })),
-      { lastSeq: 0, first: true },
       (from, to) => changes.push(`${from}->${to}`),
     );
     runner.start();
