@@ -273,7 +273,8 @@ export class CompiledMachine<M extends AnyStateMachine, C extends object> {
 
   /**
    * Advance (state, context) by one event, performing the actions as a running xstate actor
-   * would (see the top of this file). An event no transition takes leaves both as they are.
+   * would (see the top of this file). An event no transition takes performs no action; the
+   * eventless hops are still looked at, as xstate does (and `step`).
    */
   run(value: string, context: C, event: EventFromLogic<M>): RunResult<C> {
     const si = this.index.get(value);

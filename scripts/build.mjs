@@ -24,6 +24,7 @@ if (process.env.VDPD_BUILD_LOCKED !== '1') {
     stdio: 'inherit',
     env: { ...process.env, VDPD_BUILD_LOCKED: '1' },
   });
+  if (r.error) console.error(`vdpd build: cannot run flock(1) (util-linux): ${r.error.message}`);
   process.exit(r.status ?? 1);
 }
 
