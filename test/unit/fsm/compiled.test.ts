@@ -83,6 +83,32 @@ describe('compiled machines agree with xstate', () => {
     agree<BridgeContext>(ref, fast, stateNames(bridgeMachine), bridgeCtx, bridgeEvent);
   });
 
+  it('run: assigns and named actions in document order, each action with the context of its moment, as an actor runs them', async () => {
+    const { assign, createActor, setup } = await import('xstate');
+    const make = (seen: number[]) =>
+      setup({
+        types: { context: {} as { n: number }, events: {} as { type: 'GO' } },
+        actions: { note: ({ context }) => void seen.push(context.n) },
+      }).createMachine({
+        context: { n: 0 },
+        initial: 'a',
+        states: {
+          a: { on: { GO: { target: 'b', actions: ['note', assign({ n: 1 }), 'note'] } }, exit: ['note', assign({ n: 5 })] },
+          b: { entry: ['note', assign({ n: 2 }), 'note'], always: { target: 'c', actions: ['note', assign({ n: 3 })] } },
+          c: { entry: 'note' },
+        },
+      });
+    const byActor: number[] = [];
+    const actor = createActor(make(byActor)).start();
+    actor.send({ type: 'GO' });
+    const byRun: number[] = [];
+    const fast = new CompiledMachine<ReturnType<typeof make>, { n: number }>(make(byRun));
+    const r = fast.run('a', fast.initialContext, { type: 'GO' });
+    expect(byActor).toEqual([0, 5, 1, 1, 2, 2, 3]);
+    expect(byRun).toEqual(byActor);
+    expect(r).toEqual({ value: 'c', context: actor.getSnapshot().context });
+  });
+
   it('refuses machines it cannot compile faithfully', async () => {
     const { createMachine } = await import('xstate');
     const nested = createMachine({ initial: 'a', states: { a: { initial: 'x', states: { x: {} } } } });
