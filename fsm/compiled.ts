@@ -10,9 +10,9 @@
  * xstate stays the single source of truth: everything is read from the machine (its state
  * nodes, transitions, guards and assignment functions), anything the compiler does not
  * understand (nested or parallel states, history, delays, invoked actors, wildcard events,
- * raise/sendTo, inline action functions) throws at start-up, and a property test
- * (test/unit/fsm/compiled.test.ts) checks `step` against xstate's own `transition` (via
- * StoredMachine) on random states, contexts and events.
+ * raise/sendTo, inline action functions, actions on the initial transition) throws at
+ * start-up, and a property test (test/unit/fsm/compiled.test.ts) checks `step` against
+ * xstate's own `transition` (via StoredMachine) on random states, contexts and events.
  *
  * `step` hands back the names of the actions for the caller to perform (the VSI engines,
  * which act on the final context). `run` performs them itself, as a running xstate actor
@@ -88,6 +88,8 @@ const NONE: readonly string[] = Object.freeze([]);
 export class CompiledMachine<M extends AnyStateMachine, C extends object> {
   private readonly states: StateEntry<C, EventFromLogic<M>>[] = [];
   private readonly index = new Map<string, number>();
+  /** index of the initial state (for `enter`) */
+  private readonly initial: number;
 
   constructor(readonly machine: M) {
     type E = EventFromLogic<M>;
@@ -190,6 +192,11 @@ export class CompiledMachine<M extends AnyStateMachine, C extends object> {
       split(n.entry, [], [], entry);
       this.states.push({ name: n.key, final: n.type === 'final', on, always, entry });
     }
+    const init = (root as unknown as { initial?: { target?: readonly XNode[]; actions?: readonly unknown[] } }).initial;
+    if (init?.actions?.length) fail('actions on the initial transition are not supported');
+    const first = init?.target?.[0];
+    const si = first ? this.index.get(first.key) : undefined;
+    this.initial = si ?? fail('no top-level initial state');
   }
 
   /** The state names, in definition order. */
@@ -297,9 +304,61 @@ export class CompiledMachine<M extends AnyStateMachine, C extends object> {
 
   /** Start in the machine's initial state: its entry actions, then its eventless hops (an actor's start). */
   enter(context: C, event: EventFromLogic<M>): RunResult<C> {
-    const initial = (this.machine.root as unknown as { initial?: { target?: readonly XNode[] } }).initial?.target?.[0];
-    const si = initial ? this.index.get(initial.key) : undefined;
-    if (si === undefined) throw new Error(`CompiledMachine(${this.machine.id}): no top-level initial state`);
-    return this.settle(si, this.exec(this.states[si]!.entry, context, event), event);
+    return this.settle(this.initial, this.exec(this.states[this.initial]!.entry, context, event), event);
+  }
+}
+
+/**
+ * One machine stepped as an xstate actor would run it: its state and context, actions
+ * performed as the machine goes (CompiledMachine.run), and an event sent by one of its own
+ * actions (an ACK timer set to 0, a ULP that kicks from `delivered`) waits until the
+ * current one is done, as in an actor's mailbox. Stopped, it ignores events.
+ */
+export class MachineRunner<M extends AnyStateMachine, C extends object> {
+  value = '';
+  context: C;
+  private busy = false;
+  private queue: EventFromLogic<M>[] = [];
+  private running = false;
+
+  constructor(
+    private readonly m: CompiledMachine<M, C>,
+    private readonly onChange?: (from: string, to: string) => void,
+  ) {
+    this.context = m.initialContext;
+  }
+
+  start(): void {
+    this.running = true;
+    const r = this.m.enter(this.context, { type: 'xstate.init' } as EventFromLogic<M>);
+    this.value = r.value;
+    this.context = r.context;
+  }
+
+  send(event: EventFromLogic<M>): void {
+    if (!this.running) return;
+    if (this.busy) {
+      this.queue.push(event);
+      return;
+    }
+    this.busy = true;
+    try {
+      let ev: EventFromLogic<M> | undefined = event;
+      while (ev !== undefined && this.running) {
+        const from = this.value;
+        const r = this.m.run(from, this.context, ev);
+        this.value = r.value;
+        this.context = r.context;
+        if (r.value !== from) this.onChange?.(from, r.value);
+        ev = this.queue.shift();
+      }
+    } finally {
+      this.busy = false;
+      this.queue.length = 0;
+    }
+  }
+
+  stop(): void {
+    this.running = false;
   }
 }

@@ -8,10 +8,10 @@
  * caps a port at one ECPDU per ackTimer), the last retransmission gets a full ack window, and
  * an abandoned ULPDU is reported to the upper layer. TX_PACE adds an optional gap between
  * exchanges for peers that cannot take back-to-back ECPDUs (lldpad's single VDP input buffer).
- * The machines are defined in xstate and run compiled (MachineRunner below), not as actors.
+ * The machines are defined in xstate and run compiled (MachineRunner, fsm/compiled.ts), not as actors.
  */
-import { assign, setup, type AnyStateMachine, type EventFromLogic } from 'xstate';
-import { CompiledMachine } from './compiled.js';
+import { assign, setup } from 'xstate';
+import { CompiledMachine, MachineRunner } from './compiled.js';
 import { ECP22_MAX_ULPDU, ECP22_OP_ACK, ECP22_OP_REQUEST, ECP22_SUBTYPE_PECSP, ECP22_SUBTYPE_VDP, ECP22_VERSION, type Ecp22Pdu } from '../pdu/types.js';
 import type { TimerHandle, TimerService } from './timers.js';
 import type { TransitionSink } from './transitions.js';
@@ -220,62 +220,6 @@ export function rxMachine(deps: RxDeps) {
       },
     },
   });
-}
-
-/**
- * One machine stepped as an xstate actor would run it: its state and context, actions
- * performed as the machine goes (CompiledMachine.run), and an event sent by one of its own
- * actions (an ACK timer set to 0, a ULP that kicks from `delivered`) waits until the
- * current one is done, as in an actor's mailbox. Stopped, it ignores events.
- */
-export class MachineRunner<M extends AnyStateMachine, C extends object> {
-  value = '';
-  private busy = false;
-  private queue: EventFromLogic<M>[] = [];
-  private running = false;
-
-  context: C;
-
-  constructor(
-    private readonly m: CompiledMachine<M, C>,
-    private readonly onChange?: (from: string, to: string) => void,
-  ) {
-    this.context = m.initialContext;
-  }
-
-  start(): void {
-    this.running = true;
-    const r = this.m.enter(this.context, { type: 'xstate.init' } as EventFromLogic<M>);
-    this.value = r.value;
-    this.context = r.context;
-  }
-
-  send(event: EventFromLogic<M>): void {
-    if (!this.running) return;
-    if (this.busy) {
-      this.queue.push(event);
-      return;
-    }
-    this.busy = true;
-    try {
-      let ev: EventFromLogic<M> | undefined = event;
-      while (ev !== undefined && this.running) {
-        const from = this.value;
-        const r = this.m.run(from, this.context, ev);
-        this.value = r.value;
-        this.context = r.context;
-        if (r.value !== from) this.onChange?.(from, r.value);
-        ev = this.queue.shift();
-      }
-    } finally {
-      this.busy = false;
-      this.queue.length = 0;
-    }
-  }
-
-  stop(): void {
-    this.running = false;
-  }
 }
 
 /**

@@ -117,5 +117,8 @@ describe('compiled machines agree with xstate', () => {
     expect(() => new CompiledMachine(inline)).toThrow(/not compilable/);
     const delayed = createMachine({ initial: 'a', states: { a: { after: { 10: 'b' } }, b: {} } });
     expect(() => new CompiledMachine(delayed)).toThrow(/delays/);
+    // `enter` would skip them
+    const initialActions = createMachine({ initial: { target: 'a', actions: 'go' }, states: { a: {} } }, { actions: { go: () => {} } });
+    expect(() => new CompiledMachine(initialActions)).toThrow(/initial transition/);
   });
 });

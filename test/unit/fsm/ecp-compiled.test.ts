@@ -8,8 +8,8 @@
 import fc from 'fast-check';
 import { createActor } from 'xstate';
 import { describe, expect, it } from 'vitest';
-import { CompiledMachine } from '../../../fsm/compiled.js';
-import { MachineRunner, rxMachine, txMachine, type RxContext, type RxDeps, type RxEvent, type TxContext, type TxDeps, type TxEvent } from '../../../fsm/ecp.js';
+import { CompiledMachine, MachineRunner } from '../../../fsm/compiled.js';
+import { rxMachine, txMachine, type RxContext, type RxDeps, type RxEvent, type TxContext, type TxDeps, type TxEvent } from '../../../fsm/ecp.js';
 import type { Ecp22Pdu } from '../../../pdu/types.js';
 
 /** answers from a script (repeated), every call logged */
