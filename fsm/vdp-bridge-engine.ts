@@ -12,6 +12,7 @@ import { validateVsi } from '../pdu/validate.js';
 import { VDP_STATUS_HARD, VDP_STATUS_KEEP, VDP_STATUS_RESPONSE, VDP_RESP_INSUFFICIENT_RESOURCES, type FilterEntry, type VdpEntry, type VsiMode } from '../pdu/types.js';
 import type { TimerHandle, TimerService } from './timers.js';
 import { wanted, type TransitionSink } from './transitions.js';
+import { ByteSlab } from './byte-slab.js';
 import { CompiledMachine } from './compiled.js';
 import { EVB_DEFAULTS, evbTimerMs, toutKeepAliveMs, type EcpLower, type EcpUlp, type EvbOperative, type UlpduOut } from './ulp.js';
 import { bridgeMachine, type BridgeContext, type BridgeDecision, type BridgeEffect, type BridgeEvent, type BridgeState } from './vdp-bridge.js';
@@ -240,6 +241,7 @@ export class VdpBridgeEngine implements EcpUlp {
       // manager IDs repeat across thousands of VSIs: records share one copy
       if (this.lastMgr !== undefined && sameManagerId(e.managerId, this.lastMgr)) e.managerId = this.lastMgr;
       else this.lastMgr = e.managerId;
+      v.vsiid = this.vsiids.copy(v.vsiid);
       rec = {
         key,
         entry: e,
@@ -311,6 +313,8 @@ export class VdpBridgeEngine implements EcpUlp {
   };
 
   private lastMgr: Uint8Array | undefined;
+  /** the records' VSIIDs, packed (ByteSlab says why) */
+  private readonly vsiids = new ByteSlab();
 
   private stopTimers(r: BridgeRecord): void {
     const t = this.o.timers;

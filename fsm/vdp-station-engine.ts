@@ -17,6 +17,7 @@ import { PduError } from '../pdu/errors.js';
 import { VDP_STATUS_RESPONSE, type FilterEntry, type VdpEntry, type VsiMode, type VsiTlv } from '../pdu/types.js';
 import type { TimerHandle, TimerService } from './timers.js';
 import { wanted, type TransitionSink } from './transitions.js';
+import { ByteSlab } from './byte-slab.js';
 import { CompiledMachine } from './compiled.js';
 import { EVB_DEFAULTS, evbTimerMs, respWaitDelayMs, type EcpLower, type EcpUlp, type EvbOperative, type UlpduOut } from './ulp.js';
 import { stationMachine, type StationContext, type StationEffect, type StationEvent, type StationState } from './vdp-station.js';
@@ -359,6 +360,9 @@ export class VdpStationEngine implements EcpUlp {
    */
   private readonly managerIds = new Map<string, Uint8Array>();
 
+  /** the records' VSIIDs, packed (ByteSlab says why) */
+  private readonly vsiids = new ByteSlab();
+
   private sharedManagerId(b: Uint8Array): Uint8Array {
     const hex = toHex(b);
     const known = this.managerIds.get(hex);
@@ -370,7 +374,7 @@ export class VdpStationEngine implements EcpUlp {
   private newRecord(key: VsiKey, wire: VsiWire, mode: VsiMode): StationRecord {
     const rec: StationRecord = {
       key,
-      wire: { ...wire, managerId: this.sharedManagerId(wire.managerId), filters: wire.filters.map((f) => ({ ...f })) },
+      wire: { ...wire, managerId: this.sharedManagerId(wire.managerId), vsiid: this.vsiids.copy(wire.vsiid), filters: wire.filters.map((f) => ({ ...f })) },
       state: 'INIT',
       ctx: { mode, confirmed: null, status: -1, reason: 'created' },
       respTimer: undefined,

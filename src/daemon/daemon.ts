@@ -21,6 +21,7 @@ import { readState, StateWriter } from '../state-store.js';
 import { jsonArrayInSlices } from '../json-slices.js';
 import { exposedGc, MemoryTrim } from './memory.js';
 import { libc } from '../io/libc.js';
+import { v8MemoryPressure } from '../io/v8-heap.js';
 import { InterfaceRuntime } from './interface.js';
 import { UnknownInterfaceError } from '../io/packet-socket.js';
 import { NetlinkSocket } from '../io/netlink-socket.js';
@@ -53,7 +54,7 @@ export class Daemon implements ApiHandler {
   private api: ApiServer;
   private state: StateWriter;
   /** gives the heap a burst grew back to the OS once the burst is over */
-  readonly memory = new MemoryTrim({ gc: exposedGc(), releaseNative: () => void libc.malloc_trim(0) });
+  readonly memory = new MemoryTrim({ gc: exposedGc(), reduce: v8MemoryPressure(), releaseNative: () => void libc.malloc_trim(0) });
   private watchers = new Set<(e: unknown) => void>();
   private captures: PcapWriter[] = [];
   private stopping = false;
@@ -268,6 +269,7 @@ export class Daemon implements ApiHandler {
           externalBytes: mem.external,
           memoryTrims: this.memory.trims,
           lastTrimMs: this.memory.lastTrimMs,
+          lastNativeTrimMs: this.memory.lastNativeMs,
           cpuUserMs: cpu.user / 1000,
           cpuSystemMs: cpu.system / 1000,
         };

@@ -5,20 +5,23 @@
  * Measured in BENCHMARKS.md (vs-lldpad, "RSS growth per VSI"):
  *  - a smaller young generation (`--max-semi-space-size`, in the daemon's Node flags): the
  *    default lets it grow to 3 × 16 MiB, which a burst fills and V8 never returns;
- *  - once a burst is over (many changes, then `quietMs` without any), one full GC and a
- *    malloc_trim (their time on the loop is reported as `lastTrimMs` in ping), so the dead
- *    objects the burst promoted are collected. V8 compacts only its most fragmented pages:
- *    after 10,000 associations old-space pages holding ~20 MiB stay ~40 MiB larger (an
- *    everything-compacting GC got them back but held the loop 50–70 ms: not used);
- *  - between bursts, the same when the heap has doubled since the last trim.
+ *  - once a burst is over (many changes, then `quietMs` without any), one major GC and a
+ *    malloc_trim (the time of the request on the loop is reported as `lastTrimMs` in ping),
+ *    so the dead objects the burst promoted are collected. Where V8's embedder API can be
+ *    reached (src/io/v8-heap.ts) this is an incremental, memory-reducing collection that
+ *    also compacts; otherwise gc(), which marks in one pause and compacts only the most
+ *    fragmented pages;
+ *  - between bursts, a check every `checkMs`: the same collection when the heap has grown
+ *    by a quarter since the first check after the last one, else a malloc_trim alone;
  *  - at most two glibc malloc arenas (DAEMON_ENV). By default glibc gives each thread that
  *    mallocs its own arena, up to 8 per core: V8's compiler and GC helper threads grow
  *    theirs to ~0.5–2.5 MB in a daemon's first burst (its code being compiled) and keep
  *    them, ~8 MB in all, which malloc_trim cannot give back. Measured (10,000 VSIs, fresh
  *    daemons, /proc/PID/smaps 60 s after the burst, 2026-12-01): malloc's maps grew by
  *    8.7–9.4 MB with the default, 6.7–7.5 MB with two arenas (~0.2 KiB less per VSI).
- * Both need Node flags, which V8 reads only at start-up: `vdpd` sets them in its `#!` line
- * (DAEMON_NODE_FLAGS); a daemon started without them simply skips the trim. The arena
+ * The young-generation limit and gc() need Node flags, which V8 reads only at start-up:
+ * `vdpd` sets them in its `#!` line (DAEMON_NODE_FLAGS); a daemon with neither gc() nor the
+ * embedder API simply skips the trim. The arena
  * limit is an environment variable glibc reads at start-up, set on the same line.
  */
 
@@ -42,66 +45,104 @@ export function exposedGc(): GcFn | undefined {
 }
 
 export interface MemoryTrimOptions {
+  /** a full, atomic collection (gc() of --expose-gc): used where `reduce` cannot be had */
   gc: GcFn | undefined;
   /**
-   * after the GC: hand free native (malloc) memory back to the kernel. A burst grows glibc's
-   * arenas too (socket buffers, V8's compiler zones, parser scratch) and glibc keeps what
-   * is not at the top of an arena (how much this gives back was not separately measured).
+   * ask V8 for an incremental, memory-reducing collection (src/io/v8-heap.ts): preferred. It
+   * returns at once; the collection runs over the next tens of milliseconds.
+   */
+  reduce?: () => void;
+  /**
+   * hand free native (malloc) memory back to the kernel. A burst grows glibc's arenas too
+   * (socket buffers, V8's compiler zones, parser scratch), and traffic afterwards dirties
+   * free pages again: 60 s after a 10,000-VSI burst, one more malloc_trim gave back ~2 MB.
    */
   releaseNative?: () => void;
   /** how long the daemon must see no change before it trims */
   quietMs?: number;
   /** fewer changes than this since the last trim are no burst */
   minChanges?: number;
-  /** between bursts: how often to look at the heap (0: never) */
+  /** between bursts: how often to look at the heap and release native memory (0: never) */
   checkMs?: number;
   /** heap in use, for the check (tests inject it) */
   heapUsed?: () => number;
 }
 
+/** between bursts, the heap may hold this much more than its floor before a collection */
+const GROWTH = 1.25;
+const SLACK = 4 * 2 ** 20;
+
 export class MemoryTrim {
   private changes = 0;
   private lastChange = 0;
   private timer: NodeJS.Timeout | undefined;
-  /** trims done (reported in counters) */
+  /** collections asked for: at the ends of bursts and when the heap grew between them (counters) */
   trims = 0;
 
-  /** how long the last trim held the event loop, ms */
+  /** how long the last collection request (and its malloc_trim) held the event loop, ms */
   lastTrimMs = 0;
+  /** how long the last malloc_trim of a check held it, ms */
+  lastNativeMs = 0;
   private check: NodeJS.Timeout | undefined;
-  /** heap in use right after the last trim: what the VSI table really needs */
-  private live = 0;
+  /**
+   * heap in use at the first check after the last collection: what the daemon's tables need,
+   * plus at most checkMs of new garbage (measured a check later, because `reduce` returns
+   * before its collection is done)
+   */
+  private floor = 0;
+  private measureFloor = true;
 
   constructor(private readonly o: MemoryTrimOptions) {
-    // Between bursts the heap creeps up again (keep-alives, a 10,000-row status query) and
-    // V8 keeps what it grew: once it holds twice what the last trim left (and 16 MiB more),
-    // trim again. At most once per checkMs.
-    const every = o.checkMs ?? 30_000;
-    if (o.gc && every > 0) {
-      this.check = setInterval(() => {
-        if (this.timer === undefined && this.live > 0 && this.heapUsed() > 2 * this.live + 16 * 2 ** 20) this.trim();
-      }, every);
+    // Between bursts the old generation fills up again: with 10,000 VSIs, keep-alive traffic
+    // promoted ~0.4 MB/s of short-lived objects (timers, answers, contexts) that V8 collected
+    // only when the old generation reached its limit, so RSS a minute after a burst swung by
+    // ±10 MB with the moment it was read. A check every checkMs asks for a collection once
+    // the heap has grown by a quarter (and 4 MiB) above its floor.
+    const every = o.checkMs ?? 10_000;
+    if (this.collector() && every > 0) {
+      this.check = setInterval(() => this.tick(), every);
       this.check.unref();
     }
+  }
+
+  private collector(): GcFn | undefined {
+    return this.o.reduce ?? this.o.gc;
   }
 
   private heapUsed(): number {
     return this.o.heapUsed ? this.o.heapUsed() : process.memoryUsage().heapUsed;
   }
 
+  private tick(): void {
+    if (this.timer !== undefined) return; // a burst is on: its end collects
+    const used = this.heapUsed();
+    if (this.measureFloor) {
+      this.floor = used;
+      this.measureFloor = false;
+    } else if (used > GROWTH * this.floor + SLACK) {
+      this.trim();
+      return;
+    }
+    if (this.o.releaseNative) {
+      const t0 = performance.now();
+      this.o.releaseNative();
+      this.lastNativeMs = performance.now() - t0;
+    }
+  }
+
   private trim(): void {
     this.changes = 0;
     this.trims++;
     const t0 = performance.now();
-    this.o.gc?.();
+    this.collector()?.();
     this.o.releaseNative?.();
     this.lastTrimMs = performance.now() - t0;
-    this.live = this.heapUsed();
+    this.measureFloor = true;
   }
 
   /** a VSI changed (command, answer, end): called for every change, so it only counts */
   note(): void {
-    if (!this.o.gc) return;
+    if (!this.collector()) return;
     this.changes++;
     this.lastChange = performance.now();
     if (this.timer === undefined && this.changes >= (this.o.minChanges ?? 500)) this.arm(this.o.quietMs ?? 2000);

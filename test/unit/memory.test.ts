@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DAEMON_ENV, DAEMON_NODE_FLAGS, MemoryTrim } from '../../src/daemon/memory.js';
+import { v8MemoryPressure } from '../../src/io/v8-heap.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -31,41 +32,83 @@ describe('memory trim after bursts', () => {
     t.stop();
   });
 
-  it('between bursts: trims again once the heap holds twice what the last trim left (plus 16 MiB)', async () => {
-    let heap = 20 * 2 ** 20;
-    let gcs = 0;
-    const t = new MemoryTrim({ gc: () => void gcs++, quietMs: 5, minChanges: 1, checkMs: 10, heapUsed: () => heap });
+  it('prefers V8\'s memory-reducing collection to gc() when it has both', async () => {
+    const calls: string[] = [];
+    const t = new MemoryTrim({ gc: () => void calls.push('gc'), reduce: () => void calls.push('reduce'), quietMs: 5, minChanges: 1, checkMs: 0 });
     t.note();
-    await sleep(30);
-    expect(gcs).toBe(1); // the burst's trim: 20 MiB left
-    heap = 50 * 2 ** 20; // below 2 × 20 + 16
     await sleep(40);
-    expect(gcs).toBe(1);
-    heap = 60 * 2 ** 20;
-    await sleep(25);
-    expect(gcs).toBe(2);
+    expect(calls).toEqual(['reduce']);
     t.stop();
   });
 
-  it('the trim frees memory for real: a Node with the daemon flags, garbage in the old generation, one trim', () => {
-    // the compiled module, in a Node started as vdpd starts it (not this test runner's)
-    const mod = join(import.meta.dirname, '..', '..', 'dist', 'src', 'daemon', 'memory.js');
+  it('between bursts: the floor is read at the first check after a collection; a quarter (and 4 MiB) above it collects; other checks only release native memory', async () => {
+    const MiB = 2 ** 20;
+    let heap = 20 * MiB;
+    const calls: string[] = [];
+    const t = new MemoryTrim({ gc: undefined, reduce: () => void calls.push('reduce'), releaseNative: () => void calls.push('native'), quietMs: 5, minChanges: 1, checkMs: 20, heapUsed: () => heap });
+    const ticks = async (n: number) => {
+      const before = calls.length;
+      while (calls.length - before < n) await sleep(2);
+    };
+    await ticks(1); // first check: the floor (20 MiB), then a malloc_trim
+    expect(calls).toEqual(['native']);
+    heap = 29 * MiB; // 1.25 × 20 + 4 = 29: not above
+    await ticks(1);
+    expect(calls.at(-1)).toBe('native');
+    heap = 29.5 * MiB;
+    await ticks(2); // collection with its malloc_trim
+    expect(calls.slice(-2)).toEqual(['reduce', 'native']);
+    expect(t.trims).toBe(1);
+    heap = 22 * MiB; // what the next check sees: the new floor
+    await ticks(1);
+    heap = 31 * MiB; // 1.25 × 22 + 4 = 31.5: not above
+    await ticks(1);
+    heap = 32 * MiB;
+    await ticks(2);
+    expect(calls.slice(-2)).toEqual(['reduce', 'native']);
+    expect(t.trims).toBe(2);
+    t.stop();
+  });
+
+  it('checks hold off while a burst is on: its end collects', async () => {
+    const calls: string[] = [];
+    const t = new MemoryTrim({ gc: () => void calls.push('gc'), releaseNative: () => void calls.push('native'), quietMs: 60, minChanges: 1, checkMs: 10, heapUsed: () => 1 });
+    t.note();
+    await sleep(35);
+    expect(calls).toEqual([]); // three checks inside the burst's quiet wait: nothing
+    await sleep(60);
+    expect(calls.slice(0, 2)).toEqual(['gc', 'native']);
+    t.stop();
+  });
+
+  it('V8\'s embedder API is reachable in this Node (else the daemon falls back to gc())', () => {
+    expect(v8MemoryPressure()).toBeTypeOf('function');
+  });
+
+  it.each(['gc', 'reduce'] as const)('the trim frees memory for real (%s): a Node with the daemon flags, garbage in the old generation, one trim', (how) => {
+    // the compiled modules, in a Node started as vdpd starts it (not this test runner's)
+    const dist = join(import.meta.dirname, '..', '..', 'dist', 'src');
     const script = `
-      const { MemoryTrim, exposedGc } = await import(${JSON.stringify(mod)});
+      const { MemoryTrim, exposedGc } = await import(${JSON.stringify(join(dist, 'daemon', 'memory.js'))});
+      const { v8MemoryPressure } = await import(${JSON.stringify(join(dist, 'io', 'v8-heap.js'))});
       const keep = [];
       for (let i = 0; i < 100000; i++) keep.push({ i, s: 'k' + i });
       let junk = [];
       for (let i = 0; i < 300000; i++) junk.push({ i, s: 'j' + i });
       junk = null;
       const before = process.memoryUsage().heapUsed;
-      const t = new MemoryTrim({ gc: exposedGc(), quietMs: 1, minChanges: 1, checkMs: 0 });
+      const t = new MemoryTrim({ gc: exposedGc(), reduce: ${how === 'reduce' ? 'v8MemoryPressure()' : 'undefined'}, quietMs: 1, minChanges: 1, checkMs: 0 });
       t.note();
-      await new Promise((r) => setTimeout(r, 50));
-      const after = process.memoryUsage().heapUsed;
-      console.log(JSON.stringify({ before, after, trims: t.trims, kept: keep.length }));`;
+      // the incremental collection runs in steps between callbacks: give it up to 5 s
+      let after = before;
+      for (let k = 0; k < 100 && before - after <= 10 * 2 ** 20; k++) {
+        await new Promise((r) => setTimeout(r, 50));
+        after = process.memoryUsage().heapUsed;
+      }
+      console.log(JSON.stringify({ before, after, trims: t.trims, trimMs: t.lastTrimMs, kept: keep.length }));`;
     const r = spawnSync(process.execPath, [...DAEMON_NODE_FLAGS, '--input-type=module', '-e', script], { encoding: 'utf8' });
     expect(r.status, r.stderr).toBe(0);
-    const o = JSON.parse(r.stdout) as { before: number; after: number; trims: number };
+    const o = JSON.parse(r.stdout) as { before: number; after: number; trims: number; trimMs: number };
     expect(o.trims).toBe(1);
     // ~300,000 dead objects (well over 10 MiB) promoted by the small young generation: gone
     expect(o.before - o.after).toBeGreaterThan(10 * 2 ** 20);
