@@ -2,10 +2,11 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ByteSlab } from '../../../fsm/byte-slab.js';
 import { BackToBack } from '../../../fsm/sim/b2b.js';
-import { vsiKey, type Outcome, type VsiWire } from '../../../fsm/vsi.js';
-import { fromHex, uuidToBytes, uuidToString } from '../../../pdu/bytes.js';
+import { vsiKey, type Outcome } from '../../../fsm/vsi.js';
+import { uuidToString } from '../../../pdu/bytes.js';
 import { decodeFrame } from '../../../pdu/frame.js';
 import { vdpEntries } from '../../../pdu/vdp.js';
+import { testVsi } from './vsis.js';
 
 describe('ByteSlab', () => {
   it('copies are equal to their sources, independent of them and of each other, whatever the sizes', () => {
@@ -34,23 +35,10 @@ describe('ByteSlab', () => {
   });
 });
 
-function vsi(i: number): VsiWire {
-  return {
-    managerId: fromHex('7664706c616200000000000000000000'),
-    typeId: 0x123456,
-    typeVersion: 1,
-    vsiidFormat: 5,
-    vsiid: uuidToBytes(`76647000-0000-4000-8000-${i.toString(16).padStart(12, '0')}`),
-    filterFormat: 2,
-    filters: [{ mac: `02:76:64:00:00:${i.toString(16).padStart(2, '0')}`, vid: 100, pcp: 0, ps: false }],
-    hints: 0,
-  };
-}
-
 describe('the engines keep their own packed copies of the VSIIDs', () => {
   it('a caller reusing its VSIID buffer after a command changes nothing in either engine, on the wire or in the keys', () => {
     const lab = new BackToBack({ keepFrames: true }).start();
-    const wires = [1, 2, 3].map(vsi);
+    const wires = [1, 2, 3].map(testVsi);
     const ids = wires.map((w) => uuidToString(w.vsiid));
     const keys = wires.map((w) => vsiKey(w));
     for (const w of wires) {
