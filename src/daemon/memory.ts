@@ -12,7 +12,8 @@
  *    also compacts; otherwise gc(), which marks in one pause and compacts only the most
  *    fragmented pages;
  *  - between bursts, a check every `checkMs`: the same collection when the heap has grown
- *    by a quarter since the first check after the last one, else a malloc_trim alone;
+ *    by a quarter since the first check after the last one; that first check (when the
+ *    collection is done) also calls malloc_trim once more;
  *  - at most two glibc malloc arenas (DAEMON_ENV). By default glibc gives each thread that
  *    mallocs its own arena, up to 8 per core: V8's compiler and GC helper threads grow
  *    theirs to ~0.5–2.5 MB in a daemon's first burst (its code being compiled) and keep
@@ -62,7 +63,11 @@ export interface MemoryTrimOptions {
   quietMs?: number;
   /** fewer changes than this since the last trim are no burst */
   minChanges?: number;
-  /** between bursts: how often to look at the heap and release native memory (0: never) */
+  /**
+   * between bursts: how often to look at the heap (0: never). Native memory is released only
+   * at the first check after a collection: a malloc_trim at every check (10 s) put the p99 of
+   * an almost idle daemon's event-loop delay at ~15 ms (test/integration/netlink.test.ts).
+   */
   checkMs?: number;
   /** heap in use, for the check (tests inject it) */
   heapUsed?: () => number;
@@ -116,13 +121,12 @@ export class MemoryTrim {
   private tick(): void {
     if (this.timer !== undefined) return; // a burst is on: its end collects
     const used = this.heapUsed();
-    if (this.measureFloor) {
-      this.floor = used;
-      this.measureFloor = false;
-    } else if (used > GROWTH * this.floor + SLACK) {
-      this.trim();
+    if (!this.measureFloor) {
+      if (used > GROWTH * this.floor + SLACK) this.trim();
       return;
     }
+    this.floor = used;
+    this.measureFloor = false;
     if (this.o.releaseNative) {
       const t0 = performance.now();
       this.o.releaseNative();

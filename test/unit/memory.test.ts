@@ -41,30 +41,41 @@ describe('memory trim after bursts', () => {
     t.stop();
   });
 
-  it('between bursts: the floor is read at the first check after a collection; a quarter (and 4 MiB) above it collects; other checks only release native memory', async () => {
+  it('between bursts: the floor is read (and native memory released) at the first check after a collection; a quarter (and 4 MiB) above it collects; other checks do nothing', async () => {
     const MiB = 2 ** 20;
     let heap = 20 * MiB;
+    let checks = 0;
     const calls: string[] = [];
-    const t = new MemoryTrim({ gc: undefined, reduce: () => void calls.push('reduce'), releaseNative: () => void calls.push('native'), quietMs: 5, minChanges: 1, checkMs: 20, heapUsed: () => heap });
+    const t = new MemoryTrim({
+      gc: undefined,
+      reduce: () => void calls.push('reduce'),
+      releaseNative: () => void calls.push('native'),
+      quietMs: 5,
+      minChanges: 1,
+      checkMs: 10,
+      heapUsed: () => (checks++, heap),
+    });
     const ticks = async (n: number) => {
-      const before = calls.length;
-      while (calls.length - before < n) await sleep(2);
+      const before = checks;
+      while (checks - before < n) await sleep(2);
     };
     await ticks(1); // first check: the floor (20 MiB), then a malloc_trim
     expect(calls).toEqual(['native']);
     heap = 29 * MiB; // 1.25 × 20 + 4 = 29: not above
-    await ticks(1);
-    expect(calls.at(-1)).toBe('native');
-    heap = 29.5 * MiB;
-    await ticks(2); // collection with its malloc_trim
-    expect(calls.slice(-2)).toEqual(['reduce', 'native']);
-    expect(t.trims).toBe(1);
-    heap = 22 * MiB; // what the next check sees: the new floor
-    await ticks(1);
-    heap = 31 * MiB; // 1.25 × 22 + 4 = 31.5: not above
-    await ticks(1);
-    heap = 32 * MiB;
     await ticks(2);
+    expect(calls).toEqual(['native']);
+    heap = 29.5 * MiB;
+    await ticks(1);
+    expect(calls).toEqual(['native', 'reduce', 'native']); // the collection with its malloc_trim
+    expect(t.trims).toBe(1);
+    heap = 22 * MiB; // what the next check sees: the new floor, and a malloc_trim
+    await ticks(1);
+    expect(calls).toEqual(['native', 'reduce', 'native', 'native']);
+    heap = 31 * MiB; // 1.25 × 22 + 4 = 31.5: not above
+    await ticks(2);
+    expect(calls).toHaveLength(4);
+    heap = 32 * MiB;
+    await ticks(1);
     expect(calls.slice(-2)).toEqual(['reduce', 'native']);
     expect(t.trims).toBe(2);
     t.stop();
