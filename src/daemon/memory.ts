@@ -103,7 +103,7 @@ export class MemoryTrim {
     // only when the old generation reached its limit, so RSS a minute after a burst swung by
     // ±10 MB with the moment it was read. A check every checkMs asks for a collection once
     // the heap has grown by a quarter (and 4 MiB) above its floor.
-    const every = o.checkMs ?? 10_000;
+    const every = o.checkMs ?? 0; // off in the daemon for now: see BENCHMARKS.md, "Memory after bursts"
     if (this.collector() && every > 0) {
       this.check = setInterval(() => this.tick(), every);
       this.check.unref();
