@@ -11,8 +11,9 @@
  *    reached (src/io/v8-heap.ts) this is an incremental, memory-reducing collection that
  *    also compacts; otherwise gc(), which marks in one pause and compacts only the most
  *    fragmented pages;
- *  - between bursts, a check every `checkMs`: the same collection when the heap has grown
- *    by a quarter since the first check after the last one; that first check (when the
+ *  - between bursts, optionally (`checkMs`; the daemon runs without it for now, see the
+ *    constructor), a check every checkMs: the same collection when the heap has grown by a
+ *    quarter since the first check after the last one; that first check (when the
  *    collection is done) also calls malloc_trim once more;
  *  - at most two glibc malloc arenas (DAEMON_ENV). By default glibc gives each thread that
  *    mallocs its own arena, up to 8 per core: V8's compiler and GC helper threads grow
@@ -102,8 +103,11 @@ export class MemoryTrim {
     // promoted ~0.4 MB/s of short-lived objects (timers, answers, contexts) that V8 collected
     // only when the old generation reached its limit, so RSS a minute after a burst swung by
     // ±10 MB with the moment it was read. A check every checkMs asks for a collection once
-    // the heap has grown by a quarter (and 4 MiB) above its floor.
-    const every = o.checkMs ?? 0; // off in the daemon for now: see BENCHMARKS.md, "Memory after bursts"
+    // the heap has grown by a quarter (and 4 MiB) above its floor. Off unless asked for: with
+    // it on every 10 s, an almost idle daemon's event-loop p99 went above 10 ms under the test
+    // suite's load (BENCHMARKS.md, "Memory after bursts"), so the daemon (which does not pass
+    // checkMs) collects only at the ends of bursts, and reports lastNativeTrimMs 0.
+    const every = o.checkMs ?? 0;
     if (this.collector() && every > 0) {
       this.check = setInterval(() => this.tick(), every);
       this.check.unref();
