@@ -5,16 +5,16 @@
  * Measured in BENCHMARKS.md (vs-lldpad, "RSS growth per VSI"):
  *  - a smaller young generation (`--max-semi-space-size`, in the daemon's Node flags): the
  *    default lets it grow to 3 × 16 MiB, which a burst fills and V8 never returns;
- *  - once a burst is over (many changes, then `quietMs` without any), one major GC and a
- *    malloc_trim (the time of the request on the loop is reported as `lastTrimMs` in ping),
- *    so the dead objects the burst promoted are collected. Where V8's embedder API can be
+ *  - once a burst is over (many changes, then `quietMs` without any), one major GC (the
+ *    time of the request on the loop is reported as `lastTrimMs` in ping), so the dead
+ *    objects the burst promoted are collected. Where V8's embedder API can be
  *    reached (src/io/v8-heap.ts) this is an incremental, memory-reducing collection that
  *    also compacts; otherwise gc(), which marks in one pause and compacts only the most
  *    fragmented pages;
- *  - between bursts, optionally (`checkMs`; the daemon runs without it for now, see the
- *    constructor), a check every checkMs: the same collection when the heap has grown by a
- *    quarter since the first check after the last one; that first check (when the
- *    collection is done) also calls malloc_trim once more;
+ *  - between bursts, a check every checkMs: the same collection when the heap has grown by a
+ *    quarter (and 4 MiB) above what the last major collection left (V8's or ours);
+ *  - malloc_trim once a collection asked for is done (seen by a perf_hooks 'gc' observer),
+ *    on a libuv worker thread, not on the event loop;
  *  - at most two glibc malloc arenas (DAEMON_ENV). By default glibc gives each thread that
  *    mallocs its own arena, up to 8 per core: V8's compiler and GC helper threads grow
  *    theirs to ~0.5–2.5 MB in a daemon's first burst (its code being compiled) and keep
@@ -26,6 +26,9 @@
  * embedder API simply skips the trim. The arena
  * limit is an environment variable glibc reads at start-up, set on the same line.
  */
+
+import { constants as perfConstants, type PerformanceEntry, PerformanceObserver } from 'node:perf_hooks';
+import { getHeapStatistics } from 'node:v8';
 
 /** Node flags the daemon runs with (its `#!` line; the lab starts it with these too). */
 export const DAEMON_NODE_FLAGS = ['--max-semi-space-size=2', '--expose-gc'] as const;
@@ -58,25 +61,39 @@ export interface MemoryTrimOptions {
    * hand free native (malloc) memory back to the kernel. A burst grows glibc's arenas too
    * (socket buffers, V8's compiler zones, parser scratch), and traffic afterwards dirties
    * free pages again: 60 s after a 10,000-VSI burst, one more malloc_trim gave back ~2 MB.
+   * May return a promise (the daemon runs malloc_trim on a worker thread).
    */
-  releaseNative?: () => void;
+  releaseNative?: () => Promise<void> | void;
   /** how long the daemon must see no change before it trims */
   quietMs?: number;
   /** fewer changes than this since the last trim are no burst */
   minChanges?: number;
-  /**
-   * between bursts: how often to look at the heap (0: never). Native memory is released only
-   * at the first check after a collection: a malloc_trim at every check (10 s) put the p99 of
-   * an almost idle daemon's event-loop delay at ~15 ms (test/integration/netlink.test.ts).
-   */
+  /** between bursts: how often to look at the heap (0: never) */
   checkMs?: number;
-  /** heap in use, for the check (tests inject it) */
+  /** heap in use (tests inject it) */
   heapUsed?: () => number;
+  /**
+   * calls back at the end of every major collection, V8's own or one asked for; returns the
+   * unsubscribe. Default: a perf_hooks 'gc' observer. Tests inject it.
+   */
+  onMajorGc?: (cb: () => void) => () => void;
+  /** a requested collection that V8 has not finished after this long is taken as done */
+  gcWaitMs?: number;
 }
 
 /** between bursts, the heap may hold this much more than its floor before a collection */
 const GROWTH = 1.25;
 const SLACK = 4 * 2 ** 20;
+
+/** the ends of major collections, as perf_hooks reports them (after the collection, from the loop) */
+export function observeMajorGc(cb: () => void): () => void {
+  const obs = new PerformanceObserver((list) => {
+    // a 'gc' entry's detail is { kind, flags } (Node ≥ 16); PerformanceEntry types it loosely
+    if (list.getEntries().some((e) => (e as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind === perfConstants.NODE_PERFORMANCE_GC_MAJOR)) cb();
+  });
+  obs.observe({ entryTypes: ['gc'] });
+  return () => obs.disconnect();
+}
 
 export class MemoryTrim {
   private changes = 0;
@@ -84,31 +101,33 @@ export class MemoryTrim {
   private timer: NodeJS.Timeout | undefined;
   /** collections asked for: at the ends of bursts and when the heap grew between them (counters) */
   trims = 0;
-
-  /** how long the last collection request (and its malloc_trim) held the event loop, ms */
+  /** how long the last collection request held the event loop, ms */
   lastTrimMs = 0;
-  /** how long the last malloc_trim of a check held it, ms */
+  /** how long the last malloc_trim took (on a worker thread in the daemon), ms */
   lastNativeMs = 0;
+  /** native releases done (after collections asked for) */
+  nativeReleases = 0;
   private check: NodeJS.Timeout | undefined;
-  /**
-   * heap in use at the first check after the last collection: what the daemon's tables need,
-   * plus at most checkMs of new garbage (measured a check later, because `reduce` returns
-   * before its collection is done)
-   */
+  /** heap in use after the last major collection: what the daemon's tables need (0: none seen yet) */
   private floor = 0;
-  private measureFloor = true;
+  /** a collection asked for and not yet seen to end: its end releases native memory */
+  private waiting: NodeJS.Timeout | undefined;
+  private releasing = false;
+  private readonly unobserve: (() => void) | undefined;
 
   constructor(private readonly o: MemoryTrimOptions) {
     // Between bursts the old generation fills up again: with 10,000 VSIs, keep-alive traffic
     // promoted ~0.4 MB/s of short-lived objects (timers, answers, contexts) that V8 collected
     // only when the old generation reached its limit, so RSS a minute after a burst swung by
-    // ±10 MB with the moment it was read. A check every checkMs asks for a collection once
-    // the heap has grown by a quarter (and 4 MiB) above its floor. Off unless asked for: with
-    // it on every 10 s, an almost idle daemon's event-loop p99 went above 10 ms under the test
-    // suite's load (BENCHMARKS.md, "Memory after bursts"), so the daemon (which does not pass
-    // checkMs) collects only at the ends of bursts, and reports lastNativeTrimMs 0.
-    const every = o.checkMs ?? 0;
-    if (this.collector() && every > 0) {
+    // ±10 MB with the moment it was read. A check every checkMs reads one number and asks
+    // for a collection once the heap has grown by a quarter (and 4 MiB) above its floor.
+    // The floor is read when a major collection ends, not at a check: `reduce` returns before
+    // its collection has run. An earlier check also called malloc_trim on the event loop and
+    // put an almost idle daemon's event-loop p99 above 10 ms under the test suite's load.
+    if (!this.collector()) return;
+    this.unobserve = (o.onMajorGc ?? observeMajorGc)(() => this.majorGcEnded());
+    const every = o.checkMs ?? 10_000;
+    if (every > 0) {
       this.check = setInterval(() => this.tick(), every);
       this.check.unref();
     }
@@ -119,23 +138,22 @@ export class MemoryTrim {
   }
 
   private heapUsed(): number {
-    return this.o.heapUsed ? this.o.heapUsed() : process.memoryUsage().heapUsed;
+    return this.o.heapUsed ? this.o.heapUsed() : getHeapStatistics().used_heap_size;
+  }
+
+  private majorGcEnded(): void {
+    this.floor = this.heapUsed();
+    if (this.waiting !== undefined) {
+      clearTimeout(this.waiting);
+      this.waiting = undefined;
+      this.release();
+    }
   }
 
   private tick(): void {
-    if (this.timer !== undefined) return; // a burst is on: its end collects
+    if (this.timer !== undefined || this.waiting !== undefined) return; // a burst is on (its end collects), or a collection
     const used = this.heapUsed();
-    if (!this.measureFloor) {
-      if (used > GROWTH * this.floor + SLACK) this.trim();
-      return;
-    }
-    this.floor = used;
-    this.measureFloor = false;
-    if (this.o.releaseNative) {
-      const t0 = performance.now();
-      this.o.releaseNative();
-      this.lastNativeMs = performance.now() - t0;
-    }
+    if (this.floor > 0 && used > GROWTH * this.floor + SLACK) this.trim();
   }
 
   private trim(): void {
@@ -143,9 +161,30 @@ export class MemoryTrim {
     this.trims++;
     const t0 = performance.now();
     this.collector()?.();
-    this.o.releaseNative?.();
     this.lastTrimMs = performance.now() - t0;
-    this.measureFloor = true;
+    if (this.o.reduce === undefined) return this.release(); // gc() is done when it returns
+    // malloc_trim once V8 has freed what it will (the memory its collection gives back
+    // includes malloc'ed backing stores of dead buffers)
+    this.waiting = setTimeout(() => {
+      this.waiting = undefined;
+      this.release();
+    }, this.o.gcWaitMs ?? 5000);
+    this.waiting.unref();
+  }
+
+  private release(): void {
+    const r = this.o.releaseNative;
+    if (!r || this.releasing) return;
+    this.releasing = true;
+    const t0 = performance.now();
+    const done = () => {
+      this.releasing = false;
+      this.nativeReleases++;
+      this.lastNativeMs = performance.now() - t0;
+    };
+    const p = r();
+    if (p) void p.then(done, done);
+    else done();
   }
 
   /** a VSI changed (command, answer, end): called for every change, so it only counts */
@@ -170,6 +209,8 @@ export class MemoryTrim {
   stop(): void {
     if (this.timer) clearTimeout(this.timer);
     if (this.check) clearInterval(this.check);
-    this.timer = this.check = undefined;
+    if (this.waiting) clearTimeout(this.waiting);
+    this.unobserve?.();
+    this.timer = this.check = this.waiting = undefined;
   }
 }

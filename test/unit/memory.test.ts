@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DAEMON_ENV, DAEMON_NODE_FLAGS, MemoryTrim } from '../../src/daemon/memory.js';
+import { DAEMON_ENV, DAEMON_NODE_FLAGS, MemoryTrim, observeMajorGc } from '../../src/daemon/memory.js';
 import { v8MemoryPressure } from '../../src/io/v8-heap.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -41,57 +41,131 @@ describe('memory trim after bursts', () => {
     t.stop();
   });
 
-  it('between bursts: the floor is read (and native memory released) at the first check after a collection; a quarter (and 4 MiB) above it collects; other checks do nothing', async () => {
-    const MiB = 2 ** 20;
-    let heap = 20 * MiB;
-    let checks = 0;
+  /** a MemoryTrim whose heap and major-collection ends the test drives */
+  function driven(o: { reduce: boolean; heap: () => number; checkMs?: number; quietMs?: number; gcWaitMs?: number; releaseNative?: () => Promise<void> | void }) {
     const calls: string[] = [];
+    let gcEnded: () => void = () => undefined;
+    let checks = 0;
     const t = new MemoryTrim({
-      gc: undefined,
-      reduce: () => void calls.push('reduce'),
-      releaseNative: () => void calls.push('native'),
-      quietMs: 5,
+      gc: o.reduce ? undefined : () => void calls.push('gc'),
+      reduce: o.reduce ? () => void calls.push('reduce') : undefined,
+      releaseNative: o.releaseNative ?? (() => void calls.push('native')),
+      quietMs: o.quietMs ?? 5,
       minChanges: 1,
-      checkMs: 10,
-      heapUsed: () => (checks++, heap),
+      checkMs: o.checkMs ?? 10,
+      gcWaitMs: o.gcWaitMs ?? 60_000,
+      heapUsed: () => (checks++, o.heap()),
+      onMajorGc: (cb) => ((gcEnded = cb), () => (gcEnded = () => undefined)),
     });
     const ticks = async (n: number) => {
       const before = checks;
       while (checks - before < n) await sleep(2);
     };
-    await ticks(1); // first check: the floor (20 MiB), then a malloc_trim
-    expect(calls).toEqual(['native']);
+    return { t, calls, ticks, gcEnded: () => gcEnded() };
+  }
+
+  it('between bursts: a quarter (and 4 MiB) above what the last major collection left collects; malloc_trim once that collection has ended; other checks do nothing', async () => {
+    const MiB = 2 ** 20;
+    let heap = 200 * MiB;
+    const d = driven({ reduce: true, heap: () => heap });
+    await d.ticks(3);
+    expect(d.calls).toEqual([]); // no major collection seen yet: no floor, nothing to compare with
+    heap = 20 * MiB;
+    d.gcEnded(); // V8's own collection: the floor is 20 MiB; nothing to release (not ours)
     heap = 29 * MiB; // 1.25 × 20 + 4 = 29: not above
-    await ticks(2);
-    expect(calls).toEqual(['native']);
+    await d.ticks(2);
+    expect(d.calls).toEqual([]);
     heap = 29.5 * MiB;
-    await ticks(1);
-    expect(calls).toEqual(['native', 'reduce', 'native']); // the collection with its malloc_trim
-    expect(t.trims).toBe(1);
-    heap = 22 * MiB; // what the next check sees: the new floor, and a malloc_trim
-    await ticks(1);
-    expect(calls).toEqual(['native', 'reduce', 'native', 'native']);
+    while (d.calls.length === 0) await sleep(2);
+    expect(d.calls).toEqual(['reduce']); // asked for; it runs in steps, malloc_trim waits for its end
+    expect(d.t.trims).toBe(1);
+    await sleep(40); // checks meanwhile: no second request while one is running
+    expect(d.calls).toEqual(['reduce']);
+    heap = 22 * MiB;
+    d.gcEnded(); // it ended: the new floor, and native memory back to the kernel
+    expect(d.calls).toEqual(['reduce', 'native']);
+    expect(d.t.nativeReleases).toBe(1);
     heap = 31 * MiB; // 1.25 × 22 + 4 = 31.5: not above
-    await ticks(2);
-    expect(calls).toHaveLength(4);
+    await d.ticks(2);
+    expect(d.calls).toHaveLength(2);
     heap = 32 * MiB;
-    await ticks(1);
-    expect(calls.slice(-2)).toEqual(['reduce', 'native']);
-    expect(t.trims).toBe(2);
-    t.stop();
+    while (d.calls.length < 3) await sleep(2);
+    expect(d.calls).toEqual(['reduce', 'native', 'reduce']);
+    d.gcEnded();
+    expect(d.calls).toEqual(['reduce', 'native', 'reduce', 'native']);
+    heap = 100 * MiB;
+    d.gcEnded(); // V8's own collections never release native memory
+    expect(d.calls).toHaveLength(4);
+    d.t.stop();
+  });
+
+  it('gc() is done when it returns: malloc_trim follows at once; a requested collection whose end is never seen releases after gcWaitMs', async () => {
+    const MiB = 2 ** 20;
+    let heap = 10 * MiB;
+    const g = driven({ reduce: false, heap: () => heap });
+    g.gcEnded();
+    heap = 20 * MiB;
+    while (g.calls.length < 2) await sleep(2);
+    expect(g.calls.slice(0, 2)).toEqual(['gc', 'native']);
+    g.t.stop();
+    heap = 10 * MiB;
+    const r = driven({ reduce: true, heap: () => heap, gcWaitMs: 30 });
+    r.gcEnded();
+    heap = 20 * MiB;
+    while (r.calls.length < 1) await sleep(2);
+    expect(r.calls).toEqual(['reduce']);
+    while (r.calls.length < 2) await sleep(2);
+    expect(r.calls.slice(0, 2)).toEqual(['reduce', 'native']);
+    r.t.stop();
+  });
+
+  it('an asynchronous malloc_trim: its time is measured when it settles, and no second one starts meanwhile', async () => {
+    let finish: () => void = () => undefined;
+    let started = 0;
+    const d = driven({ reduce: true, heap: () => 1, checkMs: 0, releaseNative: () => (started++, new Promise<void>((r) => (finish = r))) });
+    d.t.note();
+    while (d.calls.length === 0) await sleep(2); // the burst's end asked for a collection
+    d.gcEnded();
+    expect(started).toBe(1);
+    d.t.note();
+    while (d.calls.length < 2) await sleep(2);
+    d.gcEnded(); // the first malloc_trim is still running: no second
+    expect(started).toBe(1);
+    await sleep(20);
+    finish();
+    await sleep(1);
+    expect(d.t.nativeReleases).toBe(1);
+    expect(d.t.lastNativeMs).toBeGreaterThanOrEqual(15);
+    d.t.stop();
   });
 
   it('checks hold off while a burst is on: its end collects', async () => {
-    const calls: string[] = [];
-    const t = new MemoryTrim({ gc: () => void calls.push('gc'), releaseNative: () => void calls.push('native'), quietMs: 200, minChanges: 1, checkMs: 10, heapUsed: () => 1 });
+    const MiB = 2 ** 20;
+    let heap = 1 * MiB;
+    const d = driven({ reduce: false, heap: () => heap, quietMs: 200 });
+    d.gcEnded();
+    heap = 100 * MiB; // far above the floor: only the burst keeps the checks off
     for (let k = 0; k < 10; k++) {
-      t.note(); // the burst goes on: ~10 checks pass meanwhile
+      d.t.note(); // the burst goes on: ~10 checks pass meanwhile
       await sleep(10);
     }
-    expect(calls).toEqual([]);
-    while (calls.length < 2) await sleep(10);
-    expect(calls.slice(0, 2)).toEqual(['gc', 'native']);
-    t.stop();
+    expect(d.calls).toEqual([]);
+    while (d.calls.length < 2) await sleep(5);
+    expect(d.calls.slice(0, 2)).toEqual(['gc', 'native']);
+    d.t.stop();
+  });
+
+  it('sees the end of the collection V8\'s embedder API was asked for, through perf_hooks', async () => {
+    let ends = 0;
+    const off = observeMajorGc(() => void ends++);
+    let junk: unknown[] | undefined = Array.from({ length: 200_000 }, (_, i) => ({ i }));
+    expect(junk).toHaveLength(200_000);
+    junk = undefined;
+    v8MemoryPressure()!();
+    const t0 = Date.now();
+    while (ends === 0 && Date.now() - t0 < 2000) await sleep(5);
+    off();
+    expect(ends).toBeGreaterThan(0);
   });
 
   it('V8\'s embedder API is reachable in this Node (else the daemon falls back to gc())', () => {
@@ -110,21 +184,24 @@ describe('memory trim after bursts', () => {
       for (let i = 0; i < 300000; i++) junk.push({ i, s: 'j' + i });
       junk = null;
       const before = process.memoryUsage().heapUsed;
-      const t = new MemoryTrim({ gc: exposedGc(), reduce: ${how === 'reduce' ? 'v8MemoryPressure()' : 'undefined'}, quietMs: 1, minChanges: 1, checkMs: 0 });
+      let atRelease = -1;
+      const t = new MemoryTrim({ gc: exposedGc(), reduce: ${how === 'reduce' ? 'v8MemoryPressure()' : 'undefined'}, quietMs: 1, minChanges: 1, checkMs: 0, releaseNative: () => { atRelease = process.memoryUsage().heapUsed; } });
       t.note();
       // the incremental collection runs in steps between callbacks: give it up to 5 s
       let after = before;
-      for (let k = 0; k < 100 && before - after <= 10 * 2 ** 20; k++) {
+      for (let k = 0; k < 100 && (before - after <= 10 * 2 ** 20 || atRelease < 0); k++) {
         await new Promise((r) => setTimeout(r, 50));
         after = process.memoryUsage().heapUsed;
       }
-      console.log(JSON.stringify({ before, after, trims: t.trims, trimMs: t.lastTrimMs, kept: keep.length }));`;
+      console.log(JSON.stringify({ before, after, atRelease, trims: t.trims, trimMs: t.lastTrimMs, kept: keep.length }));`;
     const r = spawnSync(process.execPath, [...DAEMON_NODE_FLAGS, '--input-type=module', '-e', script], { encoding: 'utf8' });
     expect(r.status, r.stderr).toBe(0);
-    const o = JSON.parse(r.stdout) as { before: number; after: number; trims: number; trimMs: number };
+    const o = JSON.parse(r.stdout) as { before: number; after: number; atRelease: number; trims: number; trimMs: number };
     expect(o.trims).toBe(1);
     // ~300,000 dead objects (well over 10 MiB) promoted by the small young generation: gone
     expect(o.before - o.after).toBeGreaterThan(10 * 2 ** 20);
+    // and malloc_trim came after they were gone (the incremental collection's end was awaited)
+    expect(o.before - o.atRelease).toBeGreaterThan(10 * 2 ** 20);
   });
 
   it('the vdpd executable starts Node with the daemon flags and environment', () => {
