@@ -192,6 +192,30 @@ export class VirtualTimers implements TimerService {
 const FIRE_SLICE_MS = 5;
 
 /**
+ * a turn whose first due timer is this late (ms) reads the input before firing it: beyond
+ * what a busy loop makes (a 10,000-VSI burst delays the loop up to ~50 ms, and its timers
+ * keep their order there), well within the shortest VDP timeout (toutKeepAlive, ~2 s at RKA 17)
+ */
+const LATE_MS = 100;
+/** how long late timers may be held back while input keeps coming (ms) */
+const CATCH_UP_MS = 2000;
+/** input read per turn while late timers are held back (ms) */
+const CATCH_UP_SLICE_MS = 50;
+
+export interface RealTimersOptions {
+  /**
+   * read the input that has arrived, for up to `budgetMs`; true when some is left (the
+   * daemon: non-blocking polls of its sockets). After the process was stopped or starved,
+   * Node runs the expired timers before it reads the sockets, so a bridge would time out
+   * every VSI whose keep-alive sat unread in its socket, and a station every request whose
+   * answer did. A turn whose timers are late is what such a stall leaves: it reads the input
+   * first, and while input is left the timers wait (up to CATCH_UP_MS), so the backlog
+   * restarts or cancels them before they fire. On time, nothing is read here.
+   */
+  inputFirst?: (budgetMs: number) => boolean;
+}
+
+/**
  * Wall-clock timers on Node's event loop: one setTimeout armed for the earliest deadline.
  * Node's timers have 1 ms resolution; sub-millisecond deadlines (ECP RTE < 7) fire on the
  * next loop turn, which only makes retransmissions a little later than the minimum.
@@ -201,6 +225,12 @@ export class RealTimers implements TimerService {
   private armed: NodeJS.Timeout | undefined;
   private armedAt = Infinity;
   private readonly origin = performance.now();
+  /** turns that fired late and read the input first */
+  lateTurns = 0;
+  /** when late timers were first held back for input (undefined: not catching up) */
+  private catchUpSince: number | undefined;
+
+  constructor(private readonly o: RealTimersOptions = {}) {}
 
   now(): number {
     return performance.now() - this.origin;
@@ -256,7 +286,23 @@ export class RealTimers implements TimerService {
   private fire(): void {
     this.armed = undefined;
     this.armedAt = Infinity;
-    const now = this.now();
+    let now = this.now();
+    const first = this.heap.peek();
+    if (this.o.inputFirst && first && now - first.at > LATE_MS) {
+      // what arrived while the process did not run restarts or cancels timers before they fire
+      this.lateTurns++;
+      this.catchUpSince ??= now;
+      const left = this.o.inputFirst(CATCH_UP_SLICE_MS);
+      now = this.now();
+      if (left && now - this.catchUpSince < CATCH_UP_MS) {
+        // more input than a slice: let the loop breathe, read on, fire afterwards
+        if (this.armed) clearTimeout(this.armed);
+        this.armed = setTimeout(() => this.fire(), 0);
+        this.armedAt = -Infinity;
+        return;
+      }
+    }
+    this.catchUpSince = undefined;
     // Bound the work per turn so a burst of expiries (10,000 keep-alives due together)
     // cannot block the loop for long: what is left fires on the next turn.
     const t0 = performance.now();

@@ -21,6 +21,7 @@ import { readState, StateWriter } from '../state-store.js';
 import { jsonArrayInSlices } from '../json-slices.js';
 import { exposedGc, MemoryTrim } from './memory.js';
 import { libc } from '../io/libc.js';
+import { reactor } from '../io/reactor.js';
 import { v8MemoryPressure } from '../io/v8-heap.js';
 import { InterfaceRuntime } from './interface.js';
 import { UnknownInterfaceError } from '../io/packet-socket.js';
@@ -49,7 +50,8 @@ export function toCommandOutcome(o: Outcome, rec: StationRecord): CommandOutcome
 const LIST_CHUNK = 500;
 
 export class Daemon implements ApiHandler {
-  readonly timers = new RealTimers();
+  // a late timer turn (the process was stopped or starved) reads the sockets first
+  readonly timers = new RealTimers({ inputFirst: (ms) => reactor().drainNow(ms) });
   readonly ifaces = new Map<string, InterfaceRuntime>();
   private api: ApiServer;
   private state: StateWriter;
@@ -269,6 +271,8 @@ export class Daemon implements ApiHandler {
           eventLoopDelayMaxMs: d.max / 1e6,
           eventLoopDelayP99Ms: d.count > 0 ? d.percentile(99) / 1e6 : 0,
           eventLoopResolutionMs: this.cfg.eventLoopResolutionMs,
+          // timer turns that came late (the process was stopped or starved) and read the sockets first
+          lateTimerTurns: this.timers.lateTurns,
           rssBytes: mem.rss,
           heapUsedBytes: mem.heapUsed,
           heapTotalBytes: mem.heapTotal,

@@ -128,6 +128,28 @@ class Reactor {
     this.spin();
   };
 
+  /**
+   * Read the sockets that are readable right now, on the main thread, whatever mode the
+   * reactor is in, for up to `budgetMs`; true when input is left (RealTimers calls it before
+   * timers that fire late, and holds them back while it returns true). Its own pollfd array:
+   * the one of a blocking poll in flight is being written by the pool thread.
+   */
+  drainNow(budgetMs: number): boolean {
+    if (this.watched.size === 0) return false;
+    this.fds();
+    const order = this.order;
+    const buf = Buffer.from(this.pollBuf);
+    buf.writeInt16LE(0, 4); // not the wake pipe: its byte is for the blocking poll
+    const t0 = performance.now();
+    // each handler reads one slice per call (packet-socket.ts), so call them until the
+    // sockets are empty or the budget is spent
+    do {
+      if (Number(libc.poll(buf, order.length, 0)) <= 0) return false;
+      this.dispatch(buf, order);
+    } while (performance.now() - t0 < budgetMs);
+    return Number(libc.poll(buf, order.length, 0)) > 0;
+  }
+
   private dispatch(buf: Buffer, order: number[]): void {
     for (let i = 0; i < order.length; i++) {
       const revents = buf.readInt16LE(i * 8 + 6);

@@ -12,6 +12,7 @@
  * arrive as JSON lines on stdin ({"lossAb":10,"lossBa":10,"dup":0,"delay":0,"jitter":0}) and
  * apply at once: changing them never interrupts the link. Each line is answered {"applied":…}.
  */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { AF_PACKET, check, EAGAIN, errno, htons, libc, MSG_DONTWAIT, PACKET_ADD_MEMBERSHIP, PACKET_OUTGOING, SOCK_CLOEXEC, SOCK_NONBLOCK, SOCK_RAW, SOL_PACKET } from '../io/libc.js';
 import { linkInfo } from '../io/packet-socket.js';
@@ -73,7 +74,18 @@ const loss = { ab: pct(values['loss-ab'], pct(values.loss, 0)), ba: pct(values['
 let dup = Number(values.dup) / 100;
 let delay = Number(values.delay);
 let jitter = Number(values.jitter);
-const counters = { ab: { rx: 0, dropped: 0, duplicated: 0, sent: 0 }, ba: { rx: 0, dropped: 0, duplicated: 0, sent: 0 } };
+// the box's own stalls: a frozen box is lost frames both ways, which a test should tell from the daemons'
+const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+loopDelay.enable();
+const counters = {
+  ab: { rx: 0, dropped: 0, duplicated: 0, sent: 0 },
+  ba: { rx: 0, dropped: 0, duplicated: 0, sent: 0 },
+  loop: {
+    get maxMs(): number {
+      return Math.round(loopDelay.max / 1e4) / 100;
+    },
+  },
+};
 
 function send(to: Side, frame: Buffer, c: { sent: number }): void {
   const sll = Buffer.alloc(20);

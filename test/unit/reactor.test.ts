@@ -55,4 +55,29 @@ describe('reactor', () => {
     // the blocking poll returns (woken by the remove) and is not armed again
     await until(() => reactor().mode === 'idle');
   });
+
+  it('drainNow reads what is readable at once, in any mode, until empty or out of budget', async () => {
+    const fds = [0, 0];
+    expect(Number(libc.pipe2(fds, O_NONBLOCK | O_CLOEXEC))).toBe(0);
+    const [r, w] = fds as [number, number];
+    const got: number[] = [];
+    const one = Buffer.alloc(1);
+    // one octet per call: a handler that reads a slice at a time, as the packet sockets do
+    reactor().add({ fd: r, onReadable: () => void (Number(libc.read(r, one, 1)) === 1 && got.push(one[0]!)) });
+    try {
+      await until(() => reactor().mode === 'blocking');
+      expect(reactor().drainNow(10)).toBe(false); // nothing there
+      libc.write(w, Buffer.of(1, 2, 3, 4), 4);
+      // no turn in between: read synchronously, while the blocking poll is still armed
+      expect(reactor().drainNow(0)).toBe(true); // one slice, and more is left
+      expect(got).toEqual([1]);
+      expect(reactor().drainNow(1000)).toBe(false);
+      expect(got).toEqual([1, 2, 3, 4]);
+    } finally {
+      reactor().remove(r);
+      libc.close(r);
+      libc.close(w);
+    }
+    await until(() => reactor().mode === 'idle');
+  });
 });

@@ -16,6 +16,7 @@ import { uuidToString, toHex } from '../../../pdu/bytes.js';
 import type { InterfaceConfig } from '../../config.js';
 import { InterfaceRuntime } from '../../daemon/interface.js';
 import { linkInfo } from '../../io/packet-socket.js';
+import { reactor } from '../../io/reactor.js';
 import type { Logger } from '../../log.js';
 import { vsiSpecToWire, type VsiSpec } from '../../api/vsi-spec.js';
 import { FrameTap } from './tap.js';
@@ -83,7 +84,8 @@ export interface LabStationOptions {
 }
 
 export class LabStation {
-  readonly timers = new RealTimers();
+  // a late timer turn (the driver was starved) reads the sockets first, as the daemon does
+  readonly timers = new RealTimers({ inputFirst: (ms) => reactor().drainNow(ms) });
   readonly rt: InterfaceRuntime;
   readonly tap: FrameTap;
   readonly t0: number;
