@@ -192,27 +192,32 @@ export class VirtualTimers implements TimerService {
 const FIRE_SLICE_MS = 5;
 
 /**
- * a turn whose first due timer is this late (ms) reads the input before firing it: beyond
- * what a busy loop makes (a 10,000-VSI burst delays the loop up to ~50 ms, and its timers
- * keep their order there), well within the shortest VDP timeout (toutKeepAlive, ~2 s at RKA 17)
+ * a timer this late (ms) means the process did not run for a while (stopped, starved, a
+ * paused VM): beyond what a busy loop makes (a 10,000-VSI burst delays the loop up to
+ * ~50 ms), well within the shortest VDP timeout (toutKeepAlive, ~2 s at RKA 17)
  */
-const LATE_MS = 100;
-/** how long late timers may be held back while input keeps coming (ms) */
-const CATCH_UP_MS = 2000;
-/** input read per turn while late timers are held back (ms) */
-const CATCH_UP_SLICE_MS = 50;
+export const LATE_MS = 100;
+
+/**
+ * How late the timer `h` fires, in ms (0 on time, and always with VirtualTimers). A timeout
+ * that measures a peer's silence (toutKeepAlive, respWaitDelay) and fires more than LATE_MS
+ * late has counted time in which this process could not hear: the peer's frames may still
+ * be on their way (a paused VM resumes the sender and the wire with us), so such a timeout
+ * waits that long once more before it counts.
+ */
+export function lateBy(t: TimerService, h: TimerHandle | undefined): number {
+  return h ? t.now() - h.at : 0;
+}
 
 export interface RealTimersOptions {
   /**
-   * read the input that has arrived, for up to `budgetMs`; true when some is left (the
-   * daemon: non-blocking polls of its sockets). After the process was stopped or starved,
-   * Node runs the expired timers before it reads the sockets, so a bridge would time out
-   * every VSI whose keep-alive sat unread in its socket, and a station every request whose
-   * answer did. A turn whose timers are late is what such a stall leaves: it reads the input
-   * first, and while input is left the timers wait (up to CATCH_UP_MS), so the backlog
-   * restarts or cancels them before they fire. On time, nothing is read here.
+   * read the input that has arrived (the daemon: non-blocking polls of its sockets, for a
+   * bounded time). Called before timers that fire late: after the process was stopped or
+   * starved, Node runs the expired timers before it reads the sockets, so the frames that
+   * waited there (keep-alives, answers) would come after the timeouts they should have
+   * stopped. On time, nothing is read here.
    */
-  inputFirst?: (budgetMs: number) => boolean;
+  inputFirst?: () => void;
 }
 
 /**
@@ -227,8 +232,6 @@ export class RealTimers implements TimerService {
   private readonly origin = performance.now();
   /** turns that fired late and read the input first */
   lateTurns = 0;
-  /** when late timers were first held back for input (undefined: not catching up) */
-  private catchUpSince: number | undefined;
 
   constructor(private readonly o: RealTimersOptions = {}) {}
 
@@ -291,18 +294,9 @@ export class RealTimers implements TimerService {
     if (this.o.inputFirst && first && now - first.at > LATE_MS) {
       // what arrived while the process did not run restarts or cancels timers before they fire
       this.lateTurns++;
-      this.catchUpSince ??= now;
-      const left = this.o.inputFirst(CATCH_UP_SLICE_MS);
+      this.o.inputFirst();
       now = this.now();
-      if (left && now - this.catchUpSince < CATCH_UP_MS) {
-        // more input than a slice: let the loop breathe, read on, fire afterwards
-        if (this.armed) clearTimeout(this.armed);
-        this.armed = setTimeout(() => this.fire(), 0);
-        this.armedAt = -Infinity;
-        return;
-      }
     }
-    this.catchUpSince = undefined;
     // Bound the work per turn so a burst of expiries (10,000 keep-alives due together)
     // cannot block the loop for long: what is left fires on the next turn.
     const t0 = performance.now();

@@ -10,7 +10,7 @@ import { PduError } from '../pdu/errors.js';
 import { encodeVdpEntries, sameManagerId, tryVdpEntries, VDP_END_TLV_LEN, vdpEntrySize } from '../pdu/vdp.js';
 import { validateVsi } from '../pdu/validate.js';
 import { VDP_STATUS_HARD, VDP_STATUS_KEEP, VDP_STATUS_RESPONSE, VDP_RESP_INSUFFICIENT_RESOURCES, type FilterEntry, type VdpEntry, type VsiMode } from '../pdu/types.js';
-import type { TimerHandle, TimerService } from './timers.js';
+import { LATE_MS, lateBy, type TimerHandle, type TimerService } from './timers.js';
 import { wanted, type TransitionSink } from './transitions.js';
 import { ByteSlab } from './byte-slab.js';
 import { CompiledMachine } from './compiled.js';
@@ -60,6 +60,8 @@ export interface BridgeCounters {
   malformedUlpdu: number;
   unsolicitedDeassoc: number;
   keepAliveTimeouts: number;
+  /** toutKeepAlive timers that fired late (the bridge did not run) and waited as long again */
+  toutKeepAliveExtended: number;
   responsesSent: number;
   ulpdusSent: number;
   ignoredBusy: number;
@@ -110,6 +112,7 @@ export class VdpBridgeEngine implements EcpUlp {
     malformedUlpdu: 0,
     unsolicitedDeassoc: 0,
     keepAliveTimeouts: 0,
+    toutKeepAliveExtended: 0,
     responsesSent: 0,
     ulpdusSent: 0,
     ignoredBusy: 0,
@@ -308,6 +311,18 @@ export class VdpBridgeEngine implements EcpUlp {
   };
 
   private readonly toutKa = (rec: BridgeRecord): void => {
+    const blind = lateBy(this.o.timers, rec.toutTimer);
+    rec.toutTimer = undefined;
+    // fired late: this bridge could not hear for `blind` ms, so that long once more (lateBy says why)
+    if (blind > LATE_MS) {
+      this.counters.toutKeepAliveExtended++;
+      rec.toutTimer = this.o.timers.afterCall(blind, this.toutKaFinal, rec);
+      return;
+    }
+    this.dispatch(rec, { type: 'TOUT_KA' });
+  };
+
+  private readonly toutKaFinal = (rec: BridgeRecord): void => {
     rec.toutTimer = undefined;
     this.dispatch(rec, { type: 'TOUT_KA' });
   };

@@ -15,7 +15,7 @@ import { encodeVdpEntries, MAX_FILTERS, sameManagerId, tryVdpEntries, VDP_END_TL
 import { validateVsi } from '../pdu/validate.js';
 import { PduError } from '../pdu/errors.js';
 import { VDP_STATUS_RESPONSE, type FilterEntry, type VdpEntry, type VsiMode, type VsiTlv } from '../pdu/types.js';
-import type { TimerHandle, TimerService } from './timers.js';
+import { LATE_MS, lateBy, type TimerHandle, type TimerService } from './timers.js';
 import { wanted, type TransitionSink } from './transitions.js';
 import { ByteSlab } from './byte-slab.js';
 import { CompiledMachine } from './compiled.js';
@@ -58,6 +58,8 @@ export interface StationCounters {
   resends: number;
   /** re-sends held back because the bridge was still answering older requests */
   resendsHeld: number;
+  /** respWaitDelay timers that fired late (the station did not run) and waited as long again */
+  respWaitExtended: number;
   /** keep-alive requests put on the wire (first transmissions; VDP resends count in `resends`) */
   keepAlives: number;
   responses: number;
@@ -157,6 +159,7 @@ export class VdpStationEngine implements EcpUlp {
     requestsSent: 0,
     resends: 0,
     resendsHeld: 0,
+    respWaitExtended: 0,
     keepAlives: 0,
     responses: 0,
     outcomes: {},
@@ -234,13 +237,16 @@ export class VdpStationEngine implements EcpUlp {
    * The bridge restarted and forgot every VSI: pause, then re-send them all. The pause
    * (default 2 s) covers lldpad, whose VDP runs with all-zero timers until its EVB module
    * pushes the negotiated values about a second after start — a VSI associated in that
-   * window is de-associated again at once.
+   * window is de-associated again at once. Its De-Associates are ignored for the pause and
+   * as long again after it: on a slower host lldpad's push came later than the pause, and
+   * it shed the re-sent VSIs 13 ms after the pause ended (each such VSI is associated again
+   * by its next keep-alive, which the bridge then takes as a new association).
    */
   peerRestarted(delayMs = this.o.resyncDelayMs ?? 2000): void {
     this.flushAllDeferred();
     this.counters.peerRestarts++;
     this.ready = false;
-    this.resyncUntil = this.o.timers.now() + delayMs;
+    this.resyncUntil = this.o.timers.now() + 2 * delayMs;
     this.o.timers.cancel(this.resyncTimer);
     this.resyncTimer = this.o.timers.after(delayMs, () => {
       this.resyncTimer = undefined;
@@ -544,6 +550,18 @@ export class VdpStationEngine implements EcpUlp {
   };
 
   private readonly respTimeout = (rec: StationRecord): void => {
+    const blind = lateBy(this.o.timers, rec.respTimer);
+    rec.respTimer = undefined;
+    // fired late: this station could not hear for `blind` ms, so that long once more (lateBy says why)
+    if (blind > LATE_MS) {
+      this.counters.respWaitExtended++;
+      rec.respTimer = this.o.timers.afterCall(blind, this.respTimeoutFinal, rec);
+      return;
+    }
+    this.respTimeoutFinal(rec);
+  };
+
+  private readonly respTimeoutFinal = (rec: StationRecord): void => {
     rec.respTimer = undefined;
     this.o.timers.cancel(rec.resendTimer);
     rec.resendTimer = undefined;

@@ -51,7 +51,7 @@ const LIST_CHUNK = 500;
 
 export class Daemon implements ApiHandler {
   // a late timer turn (the process was stopped or starved) reads the sockets first
-  readonly timers = new RealTimers({ inputFirst: (ms) => reactor().drainNow(ms) });
+  readonly timers = new RealTimers({ inputFirst: () => void reactor().drainNow(50) });
   readonly ifaces = new Map<string, InterfaceRuntime>();
   private api: ApiServer;
   private state: StateWriter;

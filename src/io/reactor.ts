@@ -131,8 +131,8 @@ class Reactor {
   /**
    * Read the sockets that are readable right now, on the main thread, whatever mode the
    * reactor is in, for up to `budgetMs`; true when input is left (RealTimers calls it before
-   * timers that fire late, and holds them back while it returns true). Its own pollfd array:
-   * the one of a blocking poll in flight is being written by the pool thread.
+   * timers that fire late). Its own pollfd array: the one of a blocking poll in flight is
+   * being written by the pool thread.
    */
   drainNow(budgetMs: number): boolean {
     if (this.watched.size === 0) return false;

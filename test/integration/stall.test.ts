@@ -1,9 +1,11 @@
 /**
  * A daemon that stops running for a while (SIGSTOP: a loaded host, a long GC pause, a
- * starved thread) must not count the frames that waited in its socket as never sent. When
- * it runs again, Node runs the expired timers before it reads its sockets; the bridge's
- * toutKeepAlive and the station's respWaitDelay therefore look at the input first. Without
- * that, a 3 s stall of the bridge timed out every VSI while their keep-alives sat unread.
+ * starved thread, a paused VM) must not count the frames that waited in its socket, or the
+ * time it could not hear, as the peer's silence. When it runs again, Node runs the expired
+ * timers before it reads its sockets: timers that fire late read the input first
+ * (fsm/timers.ts RealTimers), and a toutKeepAlive or respWaitDelay that fired late waits
+ * as long again before it counts (lateBy). Without them, a 3 s stall of the bridge timed
+ * out every VSI while their keep-alives sat unread.
  */
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -84,6 +86,28 @@ describe('the bridge stopped for 3 s', () => {
     expect(after.vdp.keepAliveTimeouts).toBe(0);
     expect(after.vdp.unsolicitedDeassoc).toBe(0);
     expect(after.vdp.keepAlives).toBeGreaterThan(before.vdp.keepAlives + N);
+    const table = (await bc.call({ op: 'list' })) as { state: string }[];
+    expect(table.filter((r) => r.state !== 'END')).toHaveLength(N);
+    const rows = (await sc.call({ op: 'status', iface: lab.station.ifname })) as { state: string }[];
+    expect(rows.filter((r) => r.state !== 'ASSOCIATED' && r.state !== 'TXMIT_KA')).toEqual([]);
+  });
+});
+
+describe('station and bridge stopped together for 3 s (a paused VM)', () => {
+  afterAll(stopped);
+
+  it(`${N} VSIs keeping alive every 1.31 s: the bridge counts no silence while it could not hear`, async () => {
+    const { bridge, station, bc, sc } = await started('{ rka: 17, rwd: 20 }', 'vm');
+    const outs = await Promise.all(Array.from({ length: N }, (_, i) => assoc(sc, i + 1)));
+    expect(outs.filter((o) => o.outcome.kind !== 'success')).toEqual([]);
+    await sleep(3000);
+    // both resume at once: no keep-alive waits in the bridge's socket, they come after its
+    // timers ran; each toutKeepAlive that fired late waits as long again before it counts
+    await Promise.all([stalled(bridge, 3000), stalled(station, 3000)]);
+    await sleep(4000);
+    const after = (await bc.call({ op: 'counters', iface: lab.bridge.ifname })) as Counters & { vdp: { toutKeepAliveExtended: number } };
+    expect(after.vdp.keepAliveTimeouts).toBe(0);
+    expect(after.vdp.toutKeepAliveExtended).toBeGreaterThan(0);
     const table = (await bc.call({ op: 'list' })) as { state: string }[];
     expect(table.filter((r) => r.state !== 'END')).toHaveLength(N);
     const rows = (await sc.call({ op: 'status', iface: lab.station.ifname })) as { state: string }[];

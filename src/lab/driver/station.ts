@@ -85,7 +85,7 @@ export interface LabStationOptions {
 
 export class LabStation {
   // a late timer turn (the driver was starved) reads the sockets first, as the daemon does
-  readonly timers = new RealTimers({ inputFirst: (ms) => reactor().drainNow(ms) });
+  readonly timers = new RealTimers({ inputFirst: () => void reactor().drainNow(50) });
   readonly rt: InterfaceRuntime;
   readonly tap: FrameTap;
   readonly t0: number;
