@@ -24,7 +24,8 @@ interface Kept {
 }
 
 function keep(r: ReplayInput, kept: Kept): ReplayInput {
-  const copy = { ...r, bytes: r.bytes.slice() };
+  // a copy whatever the array (Buffer's slice() would be a view of the source's buffer)
+  const copy = { ...r, bytes: new Uint8Array(r.bytes) };
   kept.inputs.push(copy);
   return copy;
 }
