@@ -62,6 +62,8 @@ export class Daemon implements ApiHandler {
     // on a libuv worker: malloc_trim walks every free chunk of the arenas (milliseconds at
     // 10,000 VSIs), which the event loop need not wait for
     releaseNative: () => new Promise<void>((done) => libc.malloc_trim.async(0, () => done())),
+    // between bursts keep-alive traffic fills the old generation again (memory.ts)
+    checkMs: 10_000,
   });
   private watchers = new Set<(e: unknown) => void>();
   private captures: PcapWriter[] = [];
@@ -270,6 +272,8 @@ export class Daemon implements ApiHandler {
           netlinkPort: this.netlink?.port ?? null,
           eventLoopDelayMaxMs: d.max / 1e6,
           eventLoopDelayP99Ms: d.count > 0 ? d.percentile(99) / 1e6 : 0,
+          // the smallest sample: at least the sampling period (eventLoopResolutionMs), whatever the load
+          eventLoopDelayMinMs: d.count > 0 ? d.min / 1e6 : 0,
           eventLoopResolutionMs: this.cfg.eventLoopResolutionMs,
           // timer turns that came late (the process was stopped or starved) and read the sockets first
           lateTimerTurns: this.timers.lateTurns,

@@ -122,10 +122,16 @@ describe('netlink: how libvirt and lldpad tools find vdpd', () => {
   });
 
   it('measures its event-loop delay with the configured period (every sample of the default 10 ms one is ≥ 10 ms)', async () => {
-    const p = (await sc.call({ op: 'ping' })) as { eventLoopResolutionMs: number; eventLoopDelayP99Ms: number; eventLoopDelayMaxMs: number };
+    const p = (await sc.call({ op: 'ping' })) as { eventLoopResolutionMs: number; eventLoopDelayMinMs: number; eventLoopDelayP99Ms: number; eventLoopDelayMaxMs: number };
     expect(p.eventLoopResolutionMs).toBe(2);
-    expect(p.eventLoopDelayP99Ms).toBeGreaterThan(0);
-    expect(p.eventLoopDelayP99Ms).toBeLessThan(10);
+    // the smallest sample is the period give or take libuv's 1 ms timer granularity, plus the
+    // least the loop was late: 1.1 ms seen with the configured 2 ms period; about 10 with the
+    // default one. (The p99 was asserted here once; a loaded machine put it at 11.3 ms with
+    // the 2 ms period.)
+    expect(p.eventLoopDelayMinMs).toBeGreaterThan(0);
+    expect(p.eventLoopDelayMinMs).toBeLessThan(5);
+    expect(p.eventLoopDelayP99Ms).toBeGreaterThanOrEqual(p.eventLoopDelayMinMs);
+    expect(p.eventLoopDelayMaxMs).toBeGreaterThanOrEqual(p.eventLoopDelayP99Ms);
   });
 });
 
