@@ -209,6 +209,12 @@ export function lateBy(t: TimerService, h: TimerHandle | undefined): number {
   return h ? t.now() - h.at : 0;
 }
 
+/** `h` just fired: when it was more than LATE_MS late, a timer for `fn(arg)` that much later (else undefined) */
+export function againIfLate<A>(t: TimerService, h: TimerHandle | undefined, fn: (arg: A) => void, arg: A): TimerHandle | undefined {
+  const late = lateBy(t, h);
+  return late > LATE_MS ? t.afterCall(late, fn, arg) : undefined;
+}
+
 export interface RealTimersOptions {
   /**
    * read the input that has arrived (the daemon: non-blocking polls of its sockets, for a

@@ -10,7 +10,7 @@ import { PduError } from '../pdu/errors.js';
 import { encodeVdpEntries, sameManagerId, tryVdpEntries, VDP_END_TLV_LEN, vdpEntrySize } from '../pdu/vdp.js';
 import { validateVsi } from '../pdu/validate.js';
 import { VDP_STATUS_HARD, VDP_STATUS_KEEP, VDP_STATUS_RESPONSE, VDP_RESP_INSUFFICIENT_RESOURCES, type FilterEntry, type VdpEntry, type VsiMode } from '../pdu/types.js';
-import { LATE_MS, lateBy, type TimerHandle, type TimerService } from './timers.js';
+import { againIfLate, type TimerHandle, type TimerService } from './timers.js';
 import { wanted, type TransitionSink } from './transitions.js';
 import { ByteSlab } from './byte-slab.js';
 import { CompiledMachine } from './compiled.js';
@@ -311,15 +311,10 @@ export class VdpBridgeEngine implements EcpUlp {
   };
 
   private readonly toutKa = (rec: BridgeRecord): void => {
-    const blind = lateBy(this.o.timers, rec.toutTimer);
-    rec.toutTimer = undefined;
-    // fired late: this bridge could not hear for `blind` ms, so that long once more (lateBy says why)
-    if (blind > LATE_MS) {
-      this.counters.toutKeepAliveExtended++;
-      rec.toutTimer = this.o.timers.afterCall(blind, this.toutKaFinal, rec);
-      return;
-    }
-    this.dispatch(rec, { type: 'TOUT_KA' });
+    // fired late: this bridge could not hear for that long, so it waits as long again (lateBy says why)
+    rec.toutTimer = againIfLate(this.o.timers, rec.toutTimer, this.toutKaFinal, rec);
+    if (rec.toutTimer) this.counters.toutKeepAliveExtended++;
+    else this.dispatch(rec, { type: 'TOUT_KA' });
   };
 
   private readonly toutKaFinal = (rec: BridgeRecord): void => {

@@ -15,7 +15,7 @@ import { encodeVdpEntries, MAX_FILTERS, sameManagerId, tryVdpEntries, VDP_END_TL
 import { validateVsi } from '../pdu/validate.js';
 import { PduError } from '../pdu/errors.js';
 import { VDP_STATUS_RESPONSE, type FilterEntry, type VdpEntry, type VsiMode, type VsiTlv } from '../pdu/types.js';
-import { LATE_MS, lateBy, type TimerHandle, type TimerService } from './timers.js';
+import { againIfLate, type TimerHandle, type TimerService } from './timers.js';
 import { wanted, type TransitionSink } from './transitions.js';
 import { ByteSlab } from './byte-slab.js';
 import { CompiledMachine } from './compiled.js';
@@ -550,15 +550,10 @@ export class VdpStationEngine implements EcpUlp {
   };
 
   private readonly respTimeout = (rec: StationRecord): void => {
-    const blind = lateBy(this.o.timers, rec.respTimer);
-    rec.respTimer = undefined;
-    // fired late: this station could not hear for `blind` ms, so that long once more (lateBy says why)
-    if (blind > LATE_MS) {
-      this.counters.respWaitExtended++;
-      rec.respTimer = this.o.timers.afterCall(blind, this.respTimeoutFinal, rec);
-      return;
-    }
-    this.respTimeoutFinal(rec);
+    // fired late: this station could not hear for that long, so it waits as long again (lateBy says why)
+    rec.respTimer = againIfLate(this.o.timers, rec.respTimer, this.respTimeoutFinal, rec);
+    if (rec.respTimer) this.counters.respWaitExtended++;
+    else this.respTimeoutFinal(rec);
   };
 
   private readonly respTimeoutFinal = (rec: StationRecord): void => {
