@@ -7,7 +7,6 @@ import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { listInterfaces } from './links.js';
 import { fromHex, uuidToString } from '../../pdu/bytes.js';
 import { reasonText } from '../../pdu/describe.js';
-import { RealTimers } from '../../fsm/timers.js';
 import { formatTransition, type MachineKind, type TransitionRecord, type TransitionSink } from '../../fsm/transitions.js';
 import type { PersistedVsi, StationRecord } from '../../fsm/vdp-station-engine.js';
 import { VdpCommandError, type Outcome } from '../../fsm/vsi.js';
@@ -21,7 +20,7 @@ import { readState, StateWriter } from '../state-store.js';
 import { jsonArrayInSlices } from '../json-slices.js';
 import { exposedGc, MemoryTrim } from './memory.js';
 import { libc } from '../io/libc.js';
-import { reactor } from '../io/reactor.js';
+import { reactorTimers } from '../io/reactor.js';
 import { v8MemoryPressure } from '../io/v8-heap.js';
 import { InterfaceRuntime } from './interface.js';
 import { UnknownInterfaceError } from '../io/packet-socket.js';
@@ -50,8 +49,7 @@ export function toCommandOutcome(o: Outcome, rec: StationRecord): CommandOutcome
 const LIST_CHUNK = 500;
 
 export class Daemon implements ApiHandler {
-  // a late timer turn (the process was stopped or starved) reads the sockets first
-  readonly timers = new RealTimers({ inputFirst: () => void reactor().drainNow(50) });
+  readonly timers = reactorTimers();
   readonly ifaces = new Map<string, InterfaceRuntime>();
   private api: ApiServer;
   private state: StateWriter;

@@ -12,8 +12,8 @@
  *    also compacts; otherwise gc(), which marks in one pause and compacts only the most
  *    fragmented pages;
  *  - between bursts (`checkMs`, every 10 s in the daemon), a check every checkMs: the same
- *    collection when the heap has grown by a
- *    quarter (and 4 MiB) above what the last major collection left (V8's or ours);
+ *    collection when the heap has grown by a quarter (and 4 MiB) above what the last major
+ *    collection left (V8's or ours);
  *  - malloc_trim once a collection asked for is done (seen by a perf_hooks 'gc' observer),
  *    on a libuv worker thread, not on the event loop;
  *  - at most two glibc malloc arenas (DAEMON_ENV). By default glibc gives each thread that
@@ -123,11 +123,8 @@ export class MemoryTrim {
     // ±10 MB with the moment it was read. A check every checkMs reads one number and asks
     // for a collection once the heap has grown by a quarter (and 4 MiB) above its floor.
     // The floor is read when a major collection ends, not at a check: `reduce` returns before
-    // its collection has run. Off unless asked for; the daemon asks for it every 10 s. (It was
-    // off for two stops: the netlink integration test's event-loop p99 was 11.3 ms, < 10 ms
-    // asked, under the full suite's load. That test checks the sampling period, which the
-    // smallest sample shows whatever the load; it now reads that. Without the check, the
-    // bench's RSS 60 s after a 10,000-VSI burst was 3.3–3.4 KiB per VSI, aim 2.)
+    // its collection has run. Off unless asked for; the daemon asks for it every 10 s (without
+    // it, RSS 60 s after a 10,000-VSI burst was 3.3–3.4 KiB per VSI in the bench, aim 2).
     // The observer stays on either way: a burst's release waits for its collection's end.
     if (!this.collector()) return;
     this.unobserve = (o.onMajorGc ?? observeMajorGc)(() => this.majorGcEnded());

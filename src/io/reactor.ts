@@ -11,6 +11,7 @@
  * found nothing: arming the async call costs ~15 µs of the main thread by itself, and one
  * per frame was 4-9 % of a daemon's CPU in a 10,000-VSI burst.
  */
+import { RealTimers } from '../../fsm/timers.js';
 import { check, EAGAIN, errno, libc, O_CLOEXEC, O_NONBLOCK, POLLIN } from './libc.js';
 
 export interface Watched {
@@ -130,12 +131,12 @@ class Reactor {
 
   /**
    * Read the sockets that are readable right now, on the main thread, whatever mode the
-   * reactor is in, for up to `budgetMs`; true when input is left (RealTimers calls it before
-   * timers that fire late). Its own pollfd array: the one of a blocking poll in flight is
-   * being written by the pool thread.
+   * reactor is in, for up to `budgetMs` (RealTimers calls it before timers that fire late:
+   * reactorTimers). Its own pollfd array: the one of a blocking poll in flight is being
+   * written by the pool thread.
    */
-  drainNow(budgetMs: number): boolean {
-    if (this.watched.size === 0) return false;
+  drainNow(budgetMs: number): void {
+    if (this.watched.size === 0) return;
     this.fds();
     const order = this.order;
     const buf = Buffer.from(this.pollBuf);
@@ -144,10 +145,9 @@ class Reactor {
     // each handler reads one slice per call (packet-socket.ts), so call them until the
     // sockets are empty or the budget is spent
     do {
-      if (Number(libc.poll(buf, order.length, 0)) <= 0) return false;
+      if (Number(libc.poll(buf, order.length, 0)) <= 0) return;
       this.dispatch(buf, order);
     } while (performance.now() - t0 < budgetMs);
-    return Number(libc.poll(buf, order.length, 0)) > 0;
   }
 
   private dispatch(buf: Buffer, order: number[]): void {
@@ -181,4 +181,15 @@ export function reactor(): Reactor {
 
 export function wouldBlock(): boolean {
   return errno() === EAGAIN;
+}
+
+/** how long a late timer turn may read the sockets before its timers fire (ms) */
+const LATE_TURN_READ_MS = 50;
+
+/**
+ * Timers for a process whose input comes through this reactor (the daemon, the lab driver):
+ * a turn whose timers fire late (the process was stopped or starved) reads the sockets first.
+ */
+export function reactorTimers(): RealTimers {
+  return new RealTimers({ inputFirst: () => reactor().drainNow(LATE_TURN_READ_MS) });
 }

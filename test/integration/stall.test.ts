@@ -68,15 +68,32 @@ async function stalled(d: VdpdProc, ms: number): Promise<void> {
 const assoc = (sc: ApiClient, i: number, extra: Record<string, unknown> = {}) =>
   sc.call({ op: 'command', iface: lab.station.ifname, mode: 'assoc', vsi: vsiSpec(i, extra), waitMs: 30_000 }) as Promise<{ outcome: CommandOutcome }>;
 
+/**
+ * A pair where the bridge gives up ~2 s after a keep-alive and the station waits ~16 s for
+ * an answer, with N VSIs associated and a few keep-alive rounds behind them.
+ */
+async function keepingAlive(name: string): Promise<VdpdPair> {
+  const p = await started('{ rka: 17, rwd: 20 }', name);
+  const outs = await Promise.all(Array.from({ length: N }, (_, i) => assoc(p.sc, i + 1)));
+  expect(outs.filter((o) => o.outcome.kind !== 'success')).toEqual([]);
+  await sleep(3000);
+  return p;
+}
+
+/** every VSI still held by the bridge and associated at the station */
+async function allStillAssociated({ bc, sc }: VdpdPair): Promise<void> {
+  const table = (await bc.call({ op: 'list' })) as { state: string }[];
+  expect(table.filter((r) => r.state !== 'END')).toHaveLength(N);
+  const rows = (await sc.call({ op: 'status', iface: lab.station.ifname })) as { state: string }[];
+  expect(rows.filter((r) => r.state !== 'ASSOCIATED' && r.state !== 'TXMIT_KA')).toEqual([]);
+}
+
 describe('the bridge stopped for 3 s', () => {
   afterAll(stopped);
 
   it(`${N} VSIs keeping alive every 1.31 s: none timed out for the keep-alives that waited in its socket`, async () => {
-    // the bridge gives up ~2 s after a keep-alive; the station waits ~16 s for an answer
-    const { bridge, bc, sc } = await started('{ rka: 17, rwd: 20 }', 'ka');
-    const outs = await Promise.all(Array.from({ length: N }, (_, i) => assoc(sc, i + 1)));
-    expect(outs.filter((o) => o.outcome.kind !== 'success')).toEqual([]);
-    await sleep(3000); // a few keep-alive rounds
+    const p = await keepingAlive('ka');
+    const { bridge, bc } = p;
     const before = (await bc.call({ op: 'counters', iface: lab.bridge.ifname })) as Counters;
     expect(before.vdp.keepAlives).toBeGreaterThan(N);
     expect(before.vdp.keepAliveTimeouts).toBe(0);
@@ -86,10 +103,7 @@ describe('the bridge stopped for 3 s', () => {
     expect(after.vdp.keepAliveTimeouts).toBe(0);
     expect(after.vdp.unsolicitedDeassoc).toBe(0);
     expect(after.vdp.keepAlives).toBeGreaterThan(before.vdp.keepAlives + N);
-    const table = (await bc.call({ op: 'list' })) as { state: string }[];
-    expect(table.filter((r) => r.state !== 'END')).toHaveLength(N);
-    const rows = (await sc.call({ op: 'status', iface: lab.station.ifname })) as { state: string }[];
-    expect(rows.filter((r) => r.state !== 'ASSOCIATED' && r.state !== 'TXMIT_KA')).toEqual([]);
+    await allStillAssociated(p);
   });
 });
 
@@ -97,10 +111,8 @@ describe('station and bridge stopped together for 3 s (a paused VM)', () => {
   afterAll(stopped);
 
   it(`${N} VSIs keeping alive every 1.31 s: the bridge counts no silence while it could not hear`, async () => {
-    const { bridge, station, bc, sc } = await started('{ rka: 17, rwd: 20 }', 'vm');
-    const outs = await Promise.all(Array.from({ length: N }, (_, i) => assoc(sc, i + 1)));
-    expect(outs.filter((o) => o.outcome.kind !== 'success')).toEqual([]);
-    await sleep(3000);
+    const p = await keepingAlive('vm');
+    const { bridge, station, bc } = p;
     // both resume at once: no keep-alive waits in the bridge's socket, they come after its
     // timers ran; each toutKeepAlive that fired late waits as long again before it counts
     await Promise.all([stalled(bridge, 3000), stalled(station, 3000)]);
@@ -108,10 +120,7 @@ describe('station and bridge stopped together for 3 s (a paused VM)', () => {
     const after = (await bc.call({ op: 'counters', iface: lab.bridge.ifname })) as Counters & { vdp: { toutKeepAliveExtended: number } };
     expect(after.vdp.keepAliveTimeouts).toBe(0);
     expect(after.vdp.toutKeepAliveExtended).toBeGreaterThan(0);
-    const table = (await bc.call({ op: 'list' })) as { state: string }[];
-    expect(table.filter((r) => r.state !== 'END')).toHaveLength(N);
-    const rows = (await sc.call({ op: 'status', iface: lab.station.ifname })) as { state: string }[];
-    expect(rows.filter((r) => r.state !== 'ASSOCIATED' && r.state !== 'TXMIT_KA')).toEqual([]);
+    await allStillAssociated(p);
   });
 });
 

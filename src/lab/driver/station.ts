@@ -8,7 +8,6 @@
  */
 import { encodeVdpEntries } from '../../../pdu/vdp.js';
 import type { VdpEntry, VsiMode } from '../../../pdu/types.js';
-import { RealTimers } from '../../../fsm/timers.js';
 import type { EcpLower, EcpUlp, UlpduOut } from '../../../fsm/ulp.js';
 import { VdpCommandError, vsiKey, type Outcome } from '../../../fsm/vsi.js';
 import type { StationRecord } from '../../../fsm/vdp-station-engine.js';
@@ -16,7 +15,7 @@ import { uuidToString, toHex } from '../../../pdu/bytes.js';
 import type { InterfaceConfig } from '../../config.js';
 import { InterfaceRuntime } from '../../daemon/interface.js';
 import { linkInfo } from '../../io/packet-socket.js';
-import { reactor } from '../../io/reactor.js';
+import { reactorTimers } from '../../io/reactor.js';
 import type { Logger } from '../../log.js';
 import { vsiSpecToWire, type VsiSpec } from '../../api/vsi-spec.js';
 import { FrameTap } from './tap.js';
@@ -84,8 +83,7 @@ export interface LabStationOptions {
 }
 
 export class LabStation {
-  // a late timer turn (the driver was starved) reads the sockets first, as the daemon does
-  readonly timers = new RealTimers({ inputFirst: () => void reactor().drainNow(50) });
+  readonly timers = reactorTimers();
   readonly rt: InterfaceRuntime;
   readonly tap: FrameTap;
   readonly t0: number;
