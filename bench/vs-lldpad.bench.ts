@@ -20,7 +20,9 @@
  * associate and de-associate 3,000 other VSIs, rest 3 s, and then the 10,000 are measured as
  * in the fresh cell (its baseline for RSS is taken after that rest). A fresh daemon's first
  * burst also pays V8's optimising compilation of its hot code, ~0.6 s of background CPU in
- * the station (perf) on cores the bridge and the client need too.
+ * the station (perf) on cores the bridge and the client need too, unless the daemons' own
+ * start-up warm-up (warmUpVsis) ran it before; a fresh station's RSS baseline is then its
+ * RSS before that warm-up (ping's rssBeforeWarmUpBytes).
  * Needs root, lldpad/vdptool/lldptool and nft. Knobs for iterating (defaults = the full run):
  *   VS_LLDPAD_CELLS   comma list of `station>bridge:N` to run only those (e.g. vdpd>lldpad:1000;
  *                     the in-service cell: vdpd>vdpd:10000:in-service)
@@ -29,8 +31,11 @@
  *   VS_LLDPAD_WAIT=1  lldpad bursts with vdptool -W (default: without, as the reference figures)
  *   VS_LLDPAD_ECP     the vdpd station's `ecp:` towards the lldpad bridge (default { minGapMs: 3 })
  *   VS_LLDPAD_CAPTURE a directory: the vdpd station captures there (vdpd --capture)
+ *   VS_LLDPAD_WARM_UP the daemons' warmUpVsis (default: the daemon's own; 0: no warm-up)
+ *   VS_LLDPAD_DUMP    a path prefix: each vdpd's output goes to PREFIX-NAME-TIME.log when it
+ *                     stops (with VDPD_NODE_ARGS=--trace-gc: its collections)
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ApiClient } from '../src/api/client.js';
@@ -52,6 +57,8 @@ const PARALLEL = Number(process.env['VS_LLDPAD_PARALLEL'] ?? 1);
 /** vdptool -W (wait for the bridge's answer) in lldpad bursts; default: no (a burst, as the reference figures) */
 const WAIT = process.env['VS_LLDPAD_WAIT'] === '1';
 /** vdpd station's ECP settings against the lldpad bridge (the integration test's pacing) */
+/** the daemons' warmUpVsis (default: the daemon's own) */
+const WARM_UP_VSIS = process.env['VS_LLDPAD_WARM_UP'];
 const ECP_TOWARDS_LLDPAD = process.env['VS_LLDPAD_ECP'] ?? '{ minGapMs: 3 }';
 /** concurrent vdptool query loops when counting what lldpad holds */
 const QUERY_PARALLEL = 4;
@@ -85,6 +92,10 @@ interface CellResult extends Cell {
   rssGrowthKb: number;
   loopMaxMs?: number;
   loopP99Ms?: number;
+  /** the station's longest collection pause of each kind (ping), ms */
+  gcPauseMaxMs?: Record<string, number>;
+  /** the station's longest turn of each kind of work (ping), ms */
+  longestTurnMs?: Record<string, number>;
   /** the max before the run (start-up, EVB): equal to loopMaxMs when the run added nothing worse */
   loopMaxBeforeMs?: number;
   /** the vdpd station's operative ECP ack timer (10 µs × 2^RTE), ms */
@@ -104,6 +115,16 @@ interface Ping {
   eventLoopDelayMaxMs: number;
   eventLoopDelayP99Ms: number;
   rssBytes: number;
+  heapUsedBytes?: number;
+  heapTotalBytes?: number;
+  /** the longest collection pause of each kind, ms */
+  gcPauseMaxMs?: Record<string, number>;
+  /** the longest turn of each kind of work, ms */
+  longestTurnMs?: Record<string, number>;
+  externalBytes?: number;
+  /** the daemon's RSS before its start-up warm-up (null: no warm-up) */
+  rssBeforeWarmUpBytes?: number | null;
+  warmUpMs?: number;
   cpuUserMs: number;
   cpuSystemMs: number;
 }
@@ -142,6 +163,8 @@ class VdpdSide implements Side {
   async stop(): Promise<void> {
     this.c.close();
     await this.proc.stop();
+    const dump = process.env['VS_LLDPAD_DUMP'];
+    if (dump) writeFileSync(`${dump}-${this.proc.o.name ?? 'vdpd'}-${Date.now()}.log`, this.proc.output);
   }
 }
 
@@ -177,7 +200,7 @@ class Bench {
     const end = role === 'station' ? this.lab.station : this.lab.bridge;
     const ecp = ecpCfg !== undefined ? `\n    ecp: ${ecpCfg}` : '';
     // the loop monitor at 1 ms: at the default 10 ms each figure includes up to 10 ms of its own period
-    const cfg = `log: { level: warn }\neventLoopResolutionMs: 1\n${role === 'bridge' ? 'role: bridge\n' : ''}interfaces:\n  - name: ${end.ifname}${ecp}\n`;
+    const cfg = `log: { level: warn }\neventLoopResolutionMs: 1\n${WARM_UP_VSIS !== undefined ? `warmUpVsis: ${WARM_UP_VSIS}\n` : ''}${role === 'bridge' ? 'role: bridge\n' : ''}interfaces:\n  - name: ${end.ifname}${ecp}\n`;
     const cap = process.env['VS_LLDPAD_CAPTURE'];
     const p = new VdpdProc({ ns: end.ns, dir: join(this.dir, `${role}-${++this.seq}`), name: role, config: cfg, ...(cap && role === 'station' ? { extraArgs: ['--capture', join(cap, `${this.seq}`)] } : {}) });
     const c = await p.start();
@@ -255,6 +278,9 @@ class Bench {
     const vsis = Array.from({ length: cell.n }, (_, i) => vsiOf(i + 1));
     if (cell.inService) await this.serveEarlierBurst(st);
     const p0 = await st.ping();
+    // a fresh daemon's baseline is its RSS before the warm-up: what the warm-up leaves for
+    // the first burst to reuse counts as the burst's (in service: after the earlier burst)
+    const rss0 = cell.inService ? p0.rssBytes : (p0.rssBeforeWarmUpBytes ?? p0.rssBytes);
     const f0 = this.wire.read();
     const kinds: Record<string, number> = {};
     const latencies: number[] = [];
@@ -281,6 +307,7 @@ class Bench {
     const notes: string[] = [];
     if (Object.keys(kinds).length > 0) notes.push(`not confirmed: ${JSON.stringify(kinds)}`);
     if (cell.bridge === 'lldpad') notes.push(`vdpd ecp: ${ECP_TOWARDS_LLDPAD}`);
+    if (p0.warmUpMs) notes.push(`station warm-up at start ${Math.round(p0.warmUpMs)} ms, RSS ${r1(p0.rssBeforeWarmUpBytes! / 2 ** 20)} → ${r1(p0.rssBytes / 2 ** 20)} MiB before the burst`);
 
     const res: CellResult = {
       ...cell,
@@ -289,10 +316,12 @@ class Bench {
       latencies,
       frames,
       cpuMs: p1.cpuUserMs + p1.cpuSystemMs - (p0.cpuUserMs + p0.cpuSystemMs),
-      rssGrowthKb: (p1.rssBytes - p0.rssBytes) / 1024,
+      rssGrowthKb: (p1.rssBytes - rss0) / 1024,
       loopMaxMs: p1.eventLoopDelayMaxMs,
       loopP99Ms: p1.eventLoopDelayP99Ms,
       loopMaxBeforeMs: p0.eventLoopDelayMaxMs,
+      ...(p1.gcPauseMaxMs ? { gcPauseMaxMs: p1.gcPauseMaxMs } : {}),
+      ...(p1.longestTurnMs ? { longestTurnMs: p1.longestTurnMs } : {}),
       ...(rte !== undefined ? { ackTimerMs: 0.01 * 2 ** rte } : {}),
       notes,
     };
@@ -327,9 +356,13 @@ class Bench {
       const p2 = await st.ping();
       res.keepFrames = EcpWireCounter.delta(fk, this.wire.read());
       res.keepCpuMs = p2.cpuUserMs + p2.cpuSystemMs - (pk.cpuUserMs + pk.cpuSystemMs);
-      res.stillRssGrowthKb = (pm.rssBytes - p0.rssBytes) / 1024;
+      res.stillRssGrowthKb = (pm.rssBytes - rss0) / 1024;
+      const mib = (b: number | undefined) => r1((b ?? NaN) / 2 ** 20);
+      notes.push(`station 60 s later: RSS ${mib(pm.rssBytes)} MiB, V8 heap ${mib(pm.heapUsedBytes)} used of ${mib(pm.heapTotalBytes)}, external ${mib(pm.externalBytes)} MiB`);
       res.loopMaxMs = p2.eventLoopDelayMaxMs;
       res.loopP99Ms = p2.eventLoopDelayP99Ms;
+      res.gcPauseMaxMs = p2.gcPauseMaxMs;
+      res.longestTurnMs = p2.longestTurnMs;
     }
     return res;
   }
@@ -472,7 +505,9 @@ function rows(r: CellResult): BenchResult[] {
   if (r.loopMaxMs !== undefined) {
     const b = r.loopMaxBeforeMs ?? 0;
     const during = r.loopMaxMs > b ? `reached during the run` : `not exceeded during the run (the max is from start-up/EVB: ${r1(b)} ms)`;
-    out.push({ name: `${L}: vdpd station event-loop delay max`, value: r.loopMaxMs, unit: 'ms', note: `${during}; p99 ${r1(r.loopP99Ms ?? NaN)} ms since start; monitorEventLoopDelay at 1 ms resolution (a figure includes up to 1 ms of its period; until 2026-12-01 it ran at 10 ms); aim < 50 ms` });
+    const ms = (o: Record<string, number>) => Object.entries(o).map(([k, v]) => `${k} ${r1(v)}`).join(', ');
+    const gcs = `${r.gcPauseMaxMs ? `; longest GC pauses ${ms(r.gcPauseMaxMs)} ms` : ''}${r.longestTurnMs ? `; longest turns ${ms(r.longestTurnMs)} ms` : ''}`;
+    out.push({ name: `${L}: vdpd station event-loop delay max`, value: r.loopMaxMs, unit: 'ms', note: `${during}${gcs}; p99 ${r1(r.loopP99Ms ?? NaN)} ms since start; monitorEventLoopDelay at 1 ms resolution (a figure includes up to 1 ms of its period; until 2026-12-01 it ran at 10 ms); aim < 50 ms` });
   }
   if (r.seqMsPerVsi !== undefined) {
     const lat = `request → answer p50 ${r1(percentile(r.seqLatencies ?? [], 50))} / p99 ${r1(percentile(r.seqLatencies ?? [], 99))} ms`;
@@ -570,10 +605,11 @@ export default async function (): Promise<BenchResult[]> {
     const vv = cellOf('vdpd', 'vdpd', 10_000, inService);
     if (!vv) continue;
     const daemons = inService ? 'daemons in service' : 'fresh daemons';
-    const which = inService ? `${daemons}: ${WARM_N.toLocaleString('en-US')} other VSIs associated and de-associated before` : daemons;
+    const warm = WARM_UP_VSIS === '0' ? 'no start-up warm-up (warmUpVsis: 0)' : `after the daemons' own start-up warm-up (warmUpVsis: ${WARM_UP_VSIS ?? 'default'})`;
+    const which = inService ? `${daemons}: ${WARM_N.toLocaleString('en-US')} other VSIs associated and de-associated before` : `${daemons}, ${warm}`;
     out.push({ name: `aim: 10,000 VSIs vdpd ↔ vdpd within 1 s (${daemons})`, value: vv.wallMs, unit: 'ms', note: `${vv.wallMs <= 1000 && vv.confirmed === vv.n ? 'met' : 'NOT met'}: ${vv.confirmed} confirmed; ${which}` });
     const rss = vv.stillRssGrowthKb ?? vv.rssGrowthKb;
-    const base = inService ? 'the VmRSS after the earlier burst and before the first request' : 'the VmRSS before the first request';
+    const base = inService ? 'the VmRSS after the earlier burst and before the first request' : 'the VmRSS before the daemon\'s start-up warm-up';
     out.push({ name: `aim: vdpd station RSS < 2 KiB per VSI beyond the baseline (10,000 VSIs, vdpd bridge, ${daemons})`, value: (rss * 1024) / vv.n, unit: 'bytes', note: `${(rss * 1024) / vv.n < 2048 ? 'met' : 'NOT met'}: VmRSS growth ${vv.stillRssGrowthKb !== undefined ? '60 s after associating' : 'right after associating'} over ${base}` });
   }
   const loops = results.filter((r) => r.loopMaxMs !== undefined);

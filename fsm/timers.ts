@@ -238,6 +238,8 @@ export class RealTimers implements TimerService {
   private readonly origin = performance.now();
   /** turns that fired late and read the input first */
   lateTurns = 0;
+  /** the longest turn of timer callbacks (input read first included), ms: what held the event loop, for ping */
+  maxFireMs = 0;
 
   constructor(private readonly o: RealTimersOptions = {}) {}
 
@@ -293,6 +295,7 @@ export class RealTimers implements TimerService {
   }
 
   private fire(): void {
+    const start = performance.now();
     this.armed = undefined;
     this.armedAt = Infinity;
     let now = this.now();
@@ -317,5 +320,7 @@ export class RealTimers implements TimerService {
       cb?.(arg);
     }
     this.arm();
+    const took = performance.now() - start;
+    if (took > this.maxFireMs) this.maxFireMs = took;
   }
 }

@@ -12,6 +12,7 @@
  *   lldpadCompat: { enabled: false, pidFile: /var/run/lldpad.pid, clif: true }
  *   deassocOnShutdown: false
  *   eventLoopResolutionMs: 10      # period of the event-loop delay monitor (ping); 1 to measure blocking to the ms
+ *   warmUpVsis: 4000               # VSIs associated in memory at start so the first burst runs compiled code; 0: off
  *   defaults: { evb: {...}, lldp: {...}, ecp: {...}, groupAddress: ncb }
  *   interfaces:
  *     - name: eth0                 # or  pattern: "ens*"
@@ -128,6 +129,8 @@ export interface VdpdConfig {
    * to 10 ms and 1 measures it to the millisecond (what the benchmarks use)
    */
   eventLoopResolutionMs: number;
+  /** VSIs the engines associate and de-associate in memory before the daemon serves (src/daemon/warm-up.ts); 0: none */
+  warmUpVsis: number;
   interfaces: InterfaceConfig[];
 }
 
@@ -311,7 +314,7 @@ export function parseConfig(text: string, file = '<config>'): VdpdConfig {
   const c = new Checker(file, doc, lines);
   if (doc.contents !== null && !isMap(doc.contents)) c.fail([], 'the top level must be a mapping');
   const root = c.keys([], doc.toJS() as unknown, [
-    'role', 'log', 'socket', 'stateFile', 'capture', 'netlink', 'lldpadCompat', 'deassocOnShutdown', 'eventLoopResolutionMs', 'defaults', 'interfaces',
+    'role', 'log', 'socket', 'stateFile', 'capture', 'netlink', 'lldpadCompat', 'deassocOnShutdown', 'eventLoopResolutionMs', 'warmUpVsis', 'defaults', 'interfaces',
   ]);
 
   const log = c.keys(['log'], root['log'], ['level', 'format']);
@@ -396,6 +399,7 @@ export function parseConfig(text: string, file = '<config>'): VdpdConfig {
     netlink: { enabled: c.bool(['netlink', 'enabled'], nl['enabled'], true), profiles },
     deassocOnShutdown: c.bool(['deassocOnShutdown'], root['deassocOnShutdown'], false),
     eventLoopResolutionMs: c.int(['eventLoopResolutionMs'], root['eventLoopResolutionMs'], 1, 1000, 10),
+    warmUpVsis: c.int(['warmUpVsis'], root['warmUpVsis'], 0, 100_000, 4000),
     interfaces,
   };
   if (root['capture'] !== undefined) {

@@ -19,10 +19,12 @@ export interface ApiServerStats {
   connections: number;
   requests: number;
   badRequests: number;
+  /** the longest slice of request lines handled in one event-loop turn, ms (ping) */
+  maxSliceMs: number;
 }
 
 export class ApiServer {
-  readonly stats: ApiServerStats = { connections: 0, requests: 0, badRequests: 0 };
+  readonly stats: ApiServerStats = { connections: 0, requests: 0, badRequests: 0, maxSliceMs: 0 };
   private server: Server | undefined;
   private sockets = new Set<Socket>();
 
@@ -85,8 +87,13 @@ export class ApiServer {
     // the engine's timers and the wire are never held up behind the API.
     let draining = false;
     const drain = (): void => {
-      draining = false;
       const t0 = performance.now();
+      drainSlice(t0);
+      const took = performance.now() - t0;
+      if (took > this.stats.maxSliceMs) this.stats.maxSliceMs = took;
+    };
+    const drainSlice = (t0: number): void => {
+      draining = false;
       let nl: number;
       while ((nl = buf.indexOf('\n')) >= 0) {
         if (performance.now() - t0 > SLICE_MS) {

@@ -19,14 +19,19 @@ import { captureBaseName, PcapWriter } from '../pcap/file.js';
 import { readState, StateWriter } from '../state-store.js';
 import { jsonArrayInSlices } from '../json-slices.js';
 import { exposedGc, MemoryTrim } from './memory.js';
+import { warmUp, type WarmUpReport } from './warm-up.js';
+import { GcPauses } from './gc-pauses.js';
 import { libc } from '../io/libc.js';
-import { reactorTimers } from '../io/reactor.js';
+import { reactor, reactorTimers } from '../io/reactor.js';
 import { v8MemoryPressure } from '../io/v8-heap.js';
 import { InterfaceRuntime } from './interface.js';
 import { UnknownInterfaceError } from '../io/packet-socket.js';
 import { NetlinkSocket } from '../io/netlink-socket.js';
 import { ClifServer, removePidFile, writePidFile } from './lldpad-compat.js';
 import { NetlinkService } from './netlink-service.js';
+
+/** the warm-up (warm-up.ts) stops once it has taken this long, however many VSIs it has done */
+const WARM_UP_BUDGET_MS = 1500;
 
 export interface DaemonOptions {
   captureDir?: string;
@@ -69,6 +74,10 @@ export class Daemon implements ApiHandler {
   netlink: NetlinkService | undefined;
   private clif: ClifServer | undefined;
   private pidFileWritten = false;
+  /** the longest collection pauses (ping), to tell a GC from other blocks of the loop */
+  private readonly gcPauses = new GcPauses();
+  /** what the warm-up did (undefined: off) */
+  private warmUpReport: (WarmUpReport & { rssBeforeBytes: number; rssAfterBytes: number }) | undefined;
   /** event-loop delay since start (ns; includes up to one sampling period), reported by `ping` */
   private readonly loopDelay: IntervalHistogram;
 
@@ -106,11 +115,25 @@ export class Daemon implements ApiHandler {
   );
 
   async start(): Promise<void> {
-    this.loopDelay.enable();
     // first of all: the kernel auto-binds a process's first unbound netlink socket to
     // port = pid, so ours must exist before anything else could open one
     let nlSock: NetlinkSocket | undefined;
     if (this.cfg.netlink.enabled) nlSock = NetlinkSocket.bound(process.pid);
+    if (this.cfg.warmUpVsis > 0) {
+      const rssBefore = process.memoryUsage.rss();
+      const w = warmUp(this.cfg.warmUpVsis, WARM_UP_BUDGET_MS);
+      // Its garbage is collected but V8 keeps the pages it grew (~18 MB for 4,000 VSIs) for
+      // the first burst to reuse: a page the kernel hands out anew costs ~11 µs on the VMs we
+      // measure on, and a memory-reducing collection here (pages given back) took ~60 % of
+      // the warm-up's gain away (BENCHMARKS.md). The burst's own collections trim them after.
+      exposedGc()?.();
+      this.warmUpReport = { ...w, rssBeforeBytes: rssBefore, rssAfterBytes: process.memoryUsage.rss() };
+      this.log.info({ ...this.warmUpReport, wallMs: Math.round(w.wallMs) }, `warm-up: ${w.associated} VSIs associated and ${w.deassociated} de-associated in memory in ${w.wallMs.toFixed(0)} ms`);
+    }
+    // the monitor measures the daemon at work: from here on (the warm-up is start-up, like
+    // loading the code; ping reports its length as warmUpMs)
+    this.loopDelay.enable();
+    this.gcPauses.start();
     const names = new Set<string>();
     const present = listInterfaces();
     for (const c of this.cfg.interfaces) {
@@ -216,6 +239,7 @@ export class Daemon implements ApiHandler {
     await this.api.close();
     this.timers.close();
     this.loopDelay.disable();
+    this.gcPauses.stop();
     this.log.info('vdpd stopped');
   }
 
@@ -275,6 +299,14 @@ export class Daemon implements ApiHandler {
           eventLoopResolutionMs: this.cfg.eventLoopResolutionMs,
           // timer turns that came late (the process was stopped or starved) and read the sockets first
           lateTimerTurns: this.timers.lateTurns,
+          // what held the loop (eventLoopDelayMaxMs): the longest collection pause of each kind,
+          // and the longest turn of each kind of work (microtasks they set off not included)
+          gcPauseMaxMs: this.gcPauses.maxMs,
+          gcCount: this.gcPauses.count,
+          longestTurnMs: { timers: this.timers.maxFireMs, input: reactor().maxDispatchMs, api: this.api.stats.maxSliceMs },
+          // start-up: the warm-up's length and the RSS before it (the baseline the benchmarks measure from)
+          warmUpMs: this.warmUpReport?.wallMs ?? 0,
+          rssBeforeWarmUpBytes: this.warmUpReport?.rssBeforeBytes ?? null,
           rssBytes: mem.rss,
           heapUsedBytes: mem.heapUsed,
           heapTotalBytes: mem.heapTotal,

@@ -150,7 +150,17 @@ class Reactor {
     } while (performance.now() - t0 < budgetMs);
   }
 
+  /** the longest dispatch of readable sockets to their handlers, ms: what held the event loop, for ping */
+  maxDispatchMs = 0;
+
   private dispatch(buf: Buffer, order: number[]): void {
+    const t0 = performance.now();
+    this.handOut(buf, order);
+    const took = performance.now() - t0;
+    if (took > this.maxDispatchMs) this.maxDispatchMs = took;
+  }
+
+  private handOut(buf: Buffer, order: number[]): void {
     for (let i = 0; i < order.length; i++) {
       const revents = buf.readInt16LE(i * 8 + 6);
       if (revents === 0) continue;

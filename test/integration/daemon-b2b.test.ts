@@ -68,6 +68,16 @@ afterAll(async () => {
 });
 
 describe('vdpd station against the vdpd bridge emulator', () => {
+  it('both daemons warmed up in memory at start, and nothing of it is in their tables', async () => {
+    for (const c of [sc, bc]) {
+      const p = (await c.call({ op: 'ping' })) as { warmUpMs: number; rssBeforeWarmUpBytes: number | null };
+      expect(p.warmUpMs).toBeGreaterThan(0);
+      expect(p.rssBeforeWarmUpBytes).toBeGreaterThan(0);
+    }
+    expect(await stationStates()).toEqual({});
+    expect(await bc.call({ op: 'list' })).toEqual([]);
+  });
+
   it('vdpctl exit codes: success 0, bridge reason 2 → 12, invalid input → 2', () => {
     const ok = vdpctl(assocArgs(1, 1193046));
     expect(ok.code, ok.err).toBe(0);

@@ -23,6 +23,7 @@ describe('config', () => {
     expect(cfg.lldpadCompat.enabled).toBe(false);
     expect(cfg.deassocOnShutdown).toBe(false);
     expect(cfg.eventLoopResolutionMs).toBe(10);
+    expect(cfg.warmUpVsis).toBe(4000);
     expect(interfaceConfigFor(cfg, 'ens3')?.role).toBe('bridge');
     expect(interfaceConfigFor(cfg, 'eth0')?.role).toBe('station');
     expect(interfaceConfigFor(cfg, 'wlan0')).toBeUndefined();
@@ -42,6 +43,11 @@ describe('config', () => {
   it('takes the event-loop monitor period from 1 to 1000 ms', () => {
     expect(parseConfig('eventLoopResolutionMs: 1\ninterfaces:\n  - name: eth0\n').eventLoopResolutionMs).toBe(1);
     expect(refuse('eventLoopResolutionMs: 0\ninterfaces:\n  - name: eth0\n').message).toMatch(/vdpd\.yaml:1: eventLoopResolutionMs: must be an integer 1\.\.1000, got 0/);
+  });
+
+  it('takes the warm-up size from 0 (off) to 100,000 VSIs', () => {
+    expect(parseConfig('warmUpVsis: 0\ninterfaces:\n  - name: eth0\n').warmUpVsis).toBe(0);
+    expect(refuse('warmUpVsis: -1\ninterfaces:\n  - name: eth0\n').message).toMatch(/vdpd\.yaml:1: warmUpVsis: must be an integer 0\.\.100000, got -1/);
   });
 
   it('refuses unknown keys (typos) with their line', () => {

@@ -42,7 +42,7 @@ describe('memory trim after bursts', () => {
   });
 
   /** a MemoryTrim whose heap and major-collection ends the test drives */
-  function driven(o: { reduce: boolean; heap: () => number; checkMs?: number; quietMs?: number; gcWaitMs?: number; releaseNative?: () => Promise<void> | void }) {
+  function driven(o: { reduce: boolean; heap: () => number; total?: () => number; checkMs?: number; quietMs?: number; gcWaitMs?: number; releaseNative?: () => Promise<void> | void }) {
     const calls: string[] = [];
     let gcEnded: () => void = () => undefined;
     let checks = 0;
@@ -55,6 +55,7 @@ describe('memory trim after bursts', () => {
       checkMs: o.checkMs ?? 10,
       gcWaitMs: o.gcWaitMs ?? 60_000,
       heapUsed: () => (checks++, o.heap()),
+      heapTotal: o.total ?? (() => o.heap()),
       onMajorGc: (cb) => ((gcEnded = cb), () => (gcEnded = () => undefined)),
     });
     const ticks = async (n: number) => {
@@ -96,6 +97,33 @@ describe('memory trim after bursts', () => {
     heap = 100 * MiB;
     d.gcEnded(); // V8's own collections never release native memory
     expect(d.calls).toHaveLength(4);
+    d.t.stop();
+  });
+
+  it('between bursts: a heap V8 holds half as much again as is in use (and 4 MiB) is compacted, twice at most until the heap grows', async () => {
+    const MiB = 2 ** 20;
+    let used = 20 * MiB;
+    let total = 34 * MiB; // 1.5 × 20 + 4: not above
+    const d = driven({ reduce: true, heap: () => used, total: () => total });
+    d.gcEnded(); // the floor: 20 MiB
+    await d.ticks(2);
+    expect(d.calls).toEqual([]);
+    total = 43 * MiB; // what the warm-up and a 10,000-VSI burst left in the bench
+    while (d.calls.length === 0) await sleep(2);
+    expect(d.calls).toEqual(['reduce']);
+    d.gcEnded(); // compacted only in part
+    expect(d.calls).toEqual(['reduce', 'native']);
+    while (d.calls.length < 3) await sleep(2);
+    d.gcEnded();
+    expect(d.calls).toEqual(['reduce', 'native', 'reduce', 'native']);
+    await d.ticks(3);
+    expect(d.calls).toHaveLength(4); // twice: V8 keeps that heap for its own reasons
+    used = 30 * MiB; // grown by more than a quarter: a collection, and the count starts again
+    while (d.calls.length < 5) await sleep(2);
+    used = 21 * MiB;
+    d.gcEnded();
+    while (d.calls.length < 7) await sleep(2);
+    expect(d.calls).toEqual(['reduce', 'native', 'reduce', 'native', 'reduce', 'native', 'reduce']);
     d.t.stop();
   });
 

@@ -53,6 +53,17 @@ describe('RealTimers: late turns read the input first', () => {
     t.close();
   });
 
+  it('maxFireMs: the longest turn of timer callbacks (ping longestTurnMs.timers)', async () => {
+    const t = new RealTimers();
+    t.after(1, () => block(5));
+    await sleep(30);
+    expect(t.maxFireMs).toBeGreaterThanOrEqual(5);
+    t.after(1, () => undefined);
+    await sleep(30);
+    expect(t.maxFireMs).toBeGreaterThanOrEqual(5); // a short turn later does not lower it
+    t.close();
+  });
+
   it('lateBy: how late a timer fires (what a timeout that measures silence waits again)', async () => {
     const t = new RealTimers();
     let late = -1;

@@ -1,0 +1,71 @@
+/**
+ * Warm-up before the daemon serves: a station and a bridge engine back to back in memory
+ * (fsm/sim/b2b.ts: frames as bytes through the real codecs, virtual time, no socket)
+ * associate and then de-associate `vsis` VSIs, and are thrown away.
+ *
+ * Why: a fresh daemon's first burst is also the first run of its code, and V8 compiles the
+ * hot functions while the burst waits. After a host boots, libvirt starts every VM at once
+ * and a restarted vdpd re-associates every VSI of its state file: the first burst is the one
+ * that matters. Measured (BENCHMARKS.md, vs-lldpad, "warm-up"): ~135 optimising compilations
+ * ran inside a fresh 10,000-VSI burst before; the warm-up moves them before the daemon is
+ * ready. Nothing of it is kept: its engines, timers and VSIs are private to this function
+ * (the daemon collects its garbage before it serves).
+ */
+import { BackToBack } from '../../fsm/sim/b2b.js';
+import type { VsiWire } from '../../fsm/vsi.js';
+
+export interface WarmUpReport {
+  vsis: number;
+  associated: number;
+  deassociated: number;
+  wallMs: number;
+}
+
+/** a VSI of the warm-up (its own manager ID and VSIIDs: nothing leaves the process anyway) */
+function warmVsi(i: number, mgr: Uint8Array): VsiWire {
+  const vsiid = new Uint8Array(16);
+  vsiid[0] = 0x76;
+  vsiid[6] = 0x40;
+  vsiid[8] = 0x80;
+  new DataView(vsiid.buffer).setUint32(12, i);
+  const hex = i.toString(16).padStart(8, '0');
+  return {
+    managerId: mgr,
+    typeId: 1,
+    typeVersion: 1,
+    vsiidFormat: 5,
+    vsiid,
+    filterFormat: 2,
+    filters: [{ mac: `02:00:${hex.slice(0, 2)}:${hex.slice(2, 4)}:${hex.slice(4, 6)}:${hex.slice(6, 8)}`, vid: 1 + (i % 4094), pcp: 0, ps: false }],
+    hints: 0,
+  };
+}
+
+/**
+ * Associates and de-associates `vsis` VSIs in memory; stops early (each phase) once
+ * `budgetMs` of wall time is spent.
+ */
+export function warmUp(vsis: number, budgetMs: number): WarmUpReport {
+  const t0 = performance.now();
+  const over = (): boolean => performance.now() - t0 > budgetMs;
+  let associated = 0;
+  let deassociated = 0;
+  const lab = new BackToBack({
+    keepTransitions: false,
+    stationEngine: {
+      onOutcome: (_rec, o) => {
+        if (o.kind !== 'success') return;
+        if (o.mode === 'deassoc') deassociated++;
+        else associated++;
+      },
+    },
+  }).start();
+  const mgr = new Uint8Array(16);
+  const wires: VsiWire[] = [];
+  for (let i = 1; i <= vsis; i++) wires.push(warmVsi(i, mgr));
+  for (const w of wires) lab.station.command('assoc', w);
+  lab.runUntil(() => associated === vsis || over(), 600_000);
+  for (const w of wires) lab.station.command('deassoc', w);
+  lab.runUntil(() => deassociated === associated || over(), 600_000);
+  return { vsis, associated, deassociated, wallMs: performance.now() - t0 };
+}
