@@ -92,6 +92,8 @@ interface CellResult extends Cell {
   rssGrowthKb: number;
   loopMaxMs?: number;
   loopP99Ms?: number;
+  /** the vdpd station's start-up warm-up, ms (none: no warm-up) */
+  warmUpMs?: number;
   /** the station's longest collection pause of each kind (ping), ms */
   gcPauseMaxMs?: Record<string, number>;
   /** the station's longest turn of each kind of work (ping), ms */
@@ -321,6 +323,7 @@ class Bench {
       loopP99Ms: p1.eventLoopDelayP99Ms,
       loopMaxBeforeMs: p0.eventLoopDelayMaxMs,
       ...(p1.gcPauseMaxMs ? { gcPauseMaxMs: p1.gcPauseMaxMs } : {}),
+      ...(p0.warmUpMs ? { warmUpMs: p0.warmUpMs } : {}),
       ...(p1.longestTurnMs ? { longestTurnMs: p1.longestTurnMs } : {}),
       ...(rte !== undefined ? { ackTimerMs: 0.01 * 2 ** rte } : {}),
       notes,
@@ -605,7 +608,7 @@ export default async function (): Promise<BenchResult[]> {
     const vv = cellOf('vdpd', 'vdpd', 10_000, inService);
     if (!vv) continue;
     const daemons = inService ? 'daemons in service' : 'fresh daemons';
-    const warm = WARM_UP_VSIS === '0' ? 'no start-up warm-up (warmUpVsis: 0)' : `after the daemons' own start-up warm-up (warmUpVsis: ${WARM_UP_VSIS ?? 'default'})`;
+    const warm = vv.warmUpMs ? `after the daemons' start-up warm-up (${Math.round(vv.warmUpMs)} ms in the station)` : 'no start-up warm-up';
     const which = inService ? `${daemons}: ${WARM_N.toLocaleString('en-US')} other VSIs associated and de-associated before` : `${daemons}, ${warm}`;
     out.push({ name: `aim: 10,000 VSIs vdpd ↔ vdpd within 1 s (${daemons})`, value: vv.wallMs, unit: 'ms', note: `${vv.wallMs <= 1000 && vv.confirmed === vv.n ? 'met' : 'NOT met'}: ${vv.confirmed} confirmed; ${which}` });
     const rss = vv.stillRssGrowthKb ?? vv.rssGrowthKb;

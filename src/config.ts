@@ -12,7 +12,7 @@
  *   lldpadCompat: { enabled: false, pidFile: /var/run/lldpad.pid, clif: true }
  *   deassocOnShutdown: false
  *   eventLoopResolutionMs: 10      # period of the event-loop delay monitor (ping); 1 to measure blocking to the ms
- *   warmUpVsis: 4000               # VSIs associated in memory at start so the first burst runs compiled code; 0: off
+ *   warmUpVsis: 0                  # VSIs associated in memory at start so the first burst runs compiled code (e.g. 4000); 0: off
  *   defaults: { evb: {...}, lldp: {...}, ecp: {...}, groupAddress: ncb }
  *   interfaces:
  *     - name: eth0                 # or  pattern: "ens*"
@@ -399,7 +399,7 @@ export function parseConfig(text: string, file = '<config>'): VdpdConfig {
     netlink: { enabled: c.bool(['netlink', 'enabled'], nl['enabled'], true), profiles },
     deassocOnShutdown: c.bool(['deassocOnShutdown'], root['deassocOnShutdown'], false),
     eventLoopResolutionMs: c.int(['eventLoopResolutionMs'], root['eventLoopResolutionMs'], 1, 1000, 10),
-    warmUpVsis: c.int(['warmUpVsis'], root['warmUpVsis'], 0, 100_000, 4000),
+    warmUpVsis: c.int(['warmUpVsis'], root['warmUpVsis'], 0, 100_000, 0),
     interfaces,
   };
   if (root['capture'] !== undefined) {

@@ -116,7 +116,7 @@ export class MemoryTrim {
   private check: NodeJS.Timeout | undefined;
   /** heap in use after the last major collection: what the daemon's tables need (0: none seen yet) */
   private floor = 0;
-  /** collections asked for because the heap was sparse, since it last grew (tick) */
+  /** collections asked for because the heap was sparse, since it last grew (a burst, or the growth check) */
   private sparseTrims = 0;
   /** a collection asked for and not yet seen to end: its end releases native memory */
   private waiting: NodeJS.Timeout | undefined;
@@ -169,8 +169,8 @@ export class MemoryTrim {
     // A heap V8 keeps far larger than what is in use: the pages a burst (or the warm-up) grew
     // are half empty, and one memory-reducing collection compacts only the sparsest of them.
     // Measured 60 s after a 10,000-VSI burst with the warm-up (BENCHMARKS.md): 24 MB in use of
-    // 43 MB without this, of 32 MB with it. Twice at most until the heap grows again, so a
-    // heap V8 keeps large for its own reasons costs nothing more.
+    // 43 MB without this, of 32 MB with it. Twice at most until the heap grows again (a burst
+    // or the check above), so a heap V8 keeps large for its own reasons costs nothing more.
     if (this.floor > 0 && this.sparseTrims < SPARSE_TRIMS && this.heapTotal() > SPARSE * used + SLACK) {
       this.sparseTrims++;
       this.trim();
@@ -226,6 +226,7 @@ export class MemoryTrim {
       const quiet = this.o.quietMs ?? 2000;
       const since = performance.now() - this.lastChange;
       if (since < quiet) return this.arm(quiet - since);
+      this.sparseTrims = 0; // a burst grew the heap: its pages may be sparse again
       this.trim();
     }, ms);
     this.timer.unref();

@@ -23,7 +23,7 @@ describe('config', () => {
     expect(cfg.lldpadCompat.enabled).toBe(false);
     expect(cfg.deassocOnShutdown).toBe(false);
     expect(cfg.eventLoopResolutionMs).toBe(10);
-    expect(cfg.warmUpVsis).toBe(4000);
+    expect(cfg.warmUpVsis).toBe(0);
     expect(interfaceConfigFor(cfg, 'ens3')?.role).toBe('bridge');
     expect(interfaceConfigFor(cfg, 'eth0')?.role).toBe('station');
     expect(interfaceConfigFor(cfg, 'wlan0')).toBeUndefined();
@@ -46,7 +46,7 @@ describe('config', () => {
   });
 
   it('takes the warm-up size from 0 (off) to 100,000 VSIs', () => {
-    expect(parseConfig('warmUpVsis: 0\ninterfaces:\n  - name: eth0\n').warmUpVsis).toBe(0);
+    expect(parseConfig('warmUpVsis: 4000\ninterfaces:\n  - name: eth0\n').warmUpVsis).toBe(4000);
     expect(refuse('warmUpVsis: -1\ninterfaces:\n  - name: eth0\n').message).toMatch(/vdpd\.yaml:1: warmUpVsis: must be an integer 0\.\.100000, got -1/);
   });
 

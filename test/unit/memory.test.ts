@@ -127,6 +127,24 @@ describe('memory trim after bursts', () => {
     d.t.stop();
   });
 
+  it('a burst lets the sparse-heap check ask again', async () => {
+    const MiB = 2 ** 20;
+    const d = driven({ reduce: true, heap: () => 20 * MiB, total: () => 43 * MiB });
+    d.gcEnded(); // the floor: 20 MiB
+    while (d.calls.length < 1) await sleep(2);
+    d.gcEnded();
+    while (d.calls.length < 3) await sleep(2);
+    d.gcEnded();
+    await d.ticks(3);
+    expect(d.calls).toEqual(['reduce', 'native', 'reduce', 'native']); // twice, then no more
+    d.t.note(); // a burst (minChanges 1): its end collects
+    while (d.calls.length < 5) await sleep(2);
+    d.gcEnded();
+    while (d.calls.length < 7) await sleep(2); // and the sparse check may ask again
+    expect(d.calls.slice(4)).toEqual(['reduce', 'native', 'reduce']);
+    d.t.stop();
+  });
+
   it('gc() is done when it returns: malloc_trim follows at once; a requested collection whose end is never seen releases after gcWaitMs', async () => {
     const MiB = 2 ** 20;
     let heap = 10 * MiB;
