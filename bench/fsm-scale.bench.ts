@@ -3,26 +3,10 @@
  * (frames as bytes through the codecs, virtual time), CPU time, frames on the wire per VSI
  * and heap per associated VSI (both engines). Run with --expose-gc for the heap figure.
  */
-import { uuidToBytes } from '../pdu/bytes.js';
-import { BackToBack } from '../fsm/sim/b2b.js';
-import type { VsiWire } from '../fsm/vsi.js';
+import { BackToBack, simVsi } from '../fsm/sim/b2b.js';
 import type { BenchResult } from './types.js';
 
 const gc = (globalThis as { gc?: () => void }).gc;
-
-function wire(i: number, mgr: Uint8Array): VsiWire {
-  const hex = i.toString(16).padStart(12, '0');
-  return {
-    managerId: mgr,
-    typeId: 0x123456,
-    typeVersion: 1,
-    vsiidFormat: 5,
-    vsiid: uuidToBytes(`76647000-0000-4000-8000-${hex}`),
-    filterFormat: 2,
-    filters: [{ mac: `02:${hex.slice(4, 6)}:${hex.slice(6, 8)}:${hex.slice(8, 10)}:${hex.slice(10, 12)}:01`.replace(/^02:/, '02:'), vid: 100, pcp: 0, ps: false }],
-    hints: 0,
-  };
-}
 
 function heap(): number {
   gc?.();
@@ -35,7 +19,7 @@ async function run(n: number): Promise<BenchResult[]> {
   mgr.set([0x76, 0x64, 0x70, 0x6c, 0x61, 0x62]);
   let done = 0;
   const lab = new BackToBack({ keepTransitions: false, stationEngine: { onOutcome: (_r, o) => void (o.kind === 'success' && done++) } }).start();
-  const wires = Array.from({ length: n }, (_, i) => wire(i + 1, mgr));
+  const wires = Array.from({ length: n }, (_, i) => simVsi(i + 1, mgr));
   const h0 = heap();
   const c0 = process.cpuUsage();
   const t0 = performance.now();

@@ -12,6 +12,23 @@ import { VdpBridgeEngine, type BridgePolicy } from '../vdp-bridge-engine.js';
 import { VdpStationEngine, type StationEngineOptions } from '../vdp-station-engine.js';
 import type { EvbPolicy } from '../evb-rules.js';
 import { SimLink, type Impairment, type TapRecord } from './link.js';
+import type { VsiWire } from '../vsi.js';
+import { uuidToBytes } from '../../pdu/bytes.js';
+
+/** VSI number `i` (1 … 2^48) of a synthetic load: its own VSIID (a UUID) and MAC, VLAN 100 */
+export function simVsi(i: number, managerId: Uint8Array): VsiWire {
+  const hex = i.toString(16).padStart(12, '0');
+  return {
+    managerId,
+    typeId: 0x123456,
+    typeVersion: 1,
+    vsiidFormat: 5,
+    vsiid: uuidToBytes(`76647000-0000-4000-8000-${hex}`),
+    filterFormat: 2,
+    filters: [{ mac: `02:${hex.slice(4, 6)}:${hex.slice(6, 8)}:${hex.slice(8, 10)}:${hex.slice(10, 12)}:01`, vid: 100, pcp: 0, ps: false }],
+    hints: 0,
+  };
+}
 
 export const STATION_MAC = '02:76:64:70:00:01';
 export const BRIDGE_MAC = '02:76:64:70:00:02';

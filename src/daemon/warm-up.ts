@@ -11,7 +11,7 @@
  * ready. Nothing of it is kept: its engines, timers and VSIs are private to this function
  * (the daemon collects its garbage before it serves).
  */
-import { BackToBack } from '../../fsm/sim/b2b.js';
+import { BackToBack, simVsi } from '../../fsm/sim/b2b.js';
 import type { VsiWire } from '../../fsm/vsi.js';
 
 export interface WarmUpReport {
@@ -19,26 +19,6 @@ export interface WarmUpReport {
   associated: number;
   deassociated: number;
   wallMs: number;
-}
-
-/** a VSI of the warm-up (its own manager ID and VSIIDs: nothing leaves the process anyway) */
-function warmVsi(i: number, mgr: Uint8Array): VsiWire {
-  const vsiid = new Uint8Array(16);
-  vsiid[0] = 0x76;
-  vsiid[6] = 0x40;
-  vsiid[8] = 0x80;
-  new DataView(vsiid.buffer).setUint32(12, i);
-  const hex = i.toString(16).padStart(8, '0');
-  return {
-    managerId: mgr,
-    typeId: 1,
-    typeVersion: 1,
-    vsiidFormat: 5,
-    vsiid,
-    filterFormat: 2,
-    filters: [{ mac: `02:00:${hex.slice(0, 2)}:${hex.slice(2, 4)}:${hex.slice(4, 6)}:${hex.slice(6, 8)}`, vid: 1 + (i % 4094), pcp: 0, ps: false }],
-    hints: 0,
-  };
 }
 
 /**
@@ -62,7 +42,7 @@ export function warmUp(vsis: number, budgetMs: number): WarmUpReport {
   }).start();
   const mgr = new Uint8Array(16);
   const wires: VsiWire[] = [];
-  for (let i = 1; i <= vsis; i++) wires.push(warmVsi(i, mgr));
+  for (let i = 1; i <= vsis; i++) wires.push(simVsi(i, mgr));
   for (const w of wires) lab.station.command('assoc', w);
   lab.runUntil(() => associated === vsis || over(), 600_000);
   for (const w of wires) lab.station.command('deassoc', w);
