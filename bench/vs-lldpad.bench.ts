@@ -56,9 +56,9 @@ const CELL_TIMEOUT_MS = 120_000;
 const PARALLEL = Number(process.env['VS_LLDPAD_PARALLEL'] ?? 1);
 /** vdptool -W (wait for the bridge's answer) in lldpad bursts; default: no (a burst, as the reference figures) */
 const WAIT = process.env['VS_LLDPAD_WAIT'] === '1';
-/** vdpd station's ECP settings against the lldpad bridge (the integration test's pacing) */
 /** the daemons' warmUpVsis (default: the daemon's own) */
 const WARM_UP_VSIS = process.env['VS_LLDPAD_WARM_UP'];
+/** vdpd station's ECP settings against the lldpad bridge (the integration test's pacing) */
 const ECP_TOWARDS_LLDPAD = process.env['VS_LLDPAD_ECP'] ?? '{ minGapMs: 3 }';
 /** concurrent vdptool query loops when counting what lldpad holds */
 const QUERY_PARALLEL = 4;
@@ -119,11 +119,11 @@ interface Ping {
   rssBytes: number;
   heapUsedBytes?: number;
   heapTotalBytes?: number;
+  externalBytes?: number;
   /** the longest collection pause of each kind, ms */
   gcPauseMaxMs?: Record<string, number>;
   /** the longest turn of each kind of work, ms */
   longestTurnMs?: Record<string, number>;
-  externalBytes?: number;
   /** the daemon's RSS before its start-up warm-up (null: no warm-up) */
   rssBeforeWarmUpBytes?: number | null;
   warmUpMs?: number;
@@ -612,7 +612,7 @@ export default async function (): Promise<BenchResult[]> {
     const which = inService ? `${daemons}: ${WARM_N.toLocaleString('en-US')} other VSIs associated and de-associated before` : `${daemons}, ${warm}`;
     out.push({ name: `aim: 10,000 VSIs vdpd ↔ vdpd within 1 s (${daemons})`, value: vv.wallMs, unit: 'ms', note: `${vv.wallMs <= 1000 && vv.confirmed === vv.n ? 'met' : 'NOT met'}: ${vv.confirmed} confirmed; ${which}` });
     const rss = vv.stillRssGrowthKb ?? vv.rssGrowthKb;
-    const base = inService ? 'the VmRSS after the earlier burst and before the first request' : 'the VmRSS before the daemon\'s start-up warm-up';
+    const base = inService ? 'the VmRSS after the earlier burst and before the first request' : vv.warmUpMs ? 'the VmRSS before the daemon\'s start-up warm-up' : 'the VmRSS before the first request';
     out.push({ name: `aim: vdpd station RSS < 2 KiB per VSI beyond the baseline (10,000 VSIs, vdpd bridge, ${daemons})`, value: (rss * 1024) / vv.n, unit: 'bytes', note: `${(rss * 1024) / vv.n < 2048 ? 'met' : 'NOT met'}: VmRSS growth ${vv.stillRssGrowthKb !== undefined ? '60 s after associating' : 'right after associating'} over ${base}` });
   }
   const loops = results.filter((r) => r.loopMaxMs !== undefined);

@@ -6,10 +6,11 @@
  * Why: a fresh daemon's first burst is also the first run of its code, and V8 compiles the
  * hot functions while the burst waits. After a host boots, libvirt starts every VM at once
  * and a restarted vdpd re-associates every VSI of its state file: the first burst is the one
- * that matters. Measured (BENCHMARKS.md, vs-lldpad, "warm-up"): ~135 optimising compilations
- * ran inside a fresh 10,000-VSI burst before; the warm-up moves them before the daemon is
- * ready. Nothing of it is kept: its engines, timers and VSIs are private to this function
- * (the daemon collects its garbage before it serves).
+ * that matters: ~135 optimising compilations ran inside a fresh 10,000-VSI burst, which the
+ * warm-up moves before the daemon is ready. Nothing of it is kept: its engines, timers and
+ * VSIs are private to this function (the daemon collects its garbage before it serves).
+ * An option (`warmUpVsis`, off by default): it costs ~0.5 s of start-up and memory for
+ * ~0.2 s off that burst (BENCHMARKS.md, vs-lldpad, "Start-up warm-up").
  */
 import { BackToBack, simVsi } from '../../fsm/sim/b2b.js';
 import type { VsiWire } from '../../fsm/vsi.js';
