@@ -13,6 +13,11 @@ const KIND: Record<number, string> = {
   [perf.NODE_PERFORMANCE_GC_WEAKCB]: 'weakcb',
 };
 
+/** a 'gc' entry's kind (perf_hooks NODE_PERFORMANCE_GC_*): its detail is { kind, flags } (Node ≥ 16), which PerformanceEntry types loosely */
+export function gcKind(e: PerformanceEntry): number | undefined {
+  return (e as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind;
+}
+
 export class GcPauses {
   /** the longest pause of each kind, ms */
   readonly maxMs: Record<string, number> = {};
@@ -24,7 +29,7 @@ export class GcPauses {
     this.obs = new PerformanceObserver((list) => {
       for (const e of list.getEntries()) {
         this.count++;
-        const kind = KIND[(e as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind ?? -1] ?? 'other';
+        const kind = KIND[gcKind(e) ?? -1] ?? 'other';
         if (e.duration > (this.maxMs[kind] ?? 0)) this.maxMs[kind] = e.duration;
       }
     });

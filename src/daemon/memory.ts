@@ -28,7 +28,8 @@
  * limit is an environment variable glibc reads at start-up, set on the same line.
  */
 
-import { constants as perfConstants, type PerformanceEntry, PerformanceObserver } from 'node:perf_hooks';
+import { constants as perfConstants, PerformanceObserver } from 'node:perf_hooks';
+import { gcKind } from './gc-pauses.js';
 import { getHeapStatistics } from 'node:v8';
 
 /** Node flags the daemon runs with (its `#!` line; the lab starts it with these too). */
@@ -94,8 +95,7 @@ const SPARSE_TRIMS = 2;
 /** the ends of major collections, as perf_hooks reports them (after the collection, from the loop) */
 export function observeMajorGc(cb: () => void): () => void {
   const obs = new PerformanceObserver((list) => {
-    // a 'gc' entry's detail is { kind, flags } (Node ≥ 16); PerformanceEntry types it loosely
-    if (list.getEntries().some((e) => (e as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind === perfConstants.NODE_PERFORMANCE_GC_MAJOR)) cb();
+    if (list.getEntries().some((e) => gcKind(e) === perfConstants.NODE_PERFORMANCE_GC_MAJOR)) cb();
   });
   obs.observe({ entryTypes: ['gc'] });
   return () => obs.disconnect();
@@ -162,7 +162,8 @@ export class MemoryTrim {
   private tick(): void {
     if (this.timer !== undefined || this.waiting !== undefined) return; // a burst is on (its end collects), or a collection
     const used = this.heapUsed();
-    if (this.floor > 0 && used > GROWTH * this.floor + SLACK) {
+    if (this.floor === 0) return; // no major collection seen yet: nothing to compare with
+    if (used > GROWTH * this.floor + SLACK) {
       this.sparseTrims = 0;
       return this.trim();
     }
@@ -171,7 +172,7 @@ export class MemoryTrim {
     // Measured 60 s after a 10,000-VSI burst with the warm-up (BENCHMARKS.md): 24 MB in use of
     // 43 MB without this, of 32 MB with it. Twice at most until the heap grows again (a burst
     // or the check above), so a heap V8 keeps large for its own reasons costs nothing more.
-    if (this.floor > 0 && this.sparseTrims < SPARSE_TRIMS && this.heapTotal() > SPARSE * used + SLACK) {
+    if (this.sparseTrims < SPARSE_TRIMS && this.heapTotal() > SPARSE * used + SLACK) {
       this.sparseTrims++;
       this.trim();
     }
