@@ -96,6 +96,18 @@ function withAssignments(filters: FilterEntry[], d: BridgeDecision): FilterEntry
 
 const STORED = new CompiledMachine<typeof bridgeMachine, BridgeContext>(bridgeMachine);
 
+/** one VSI as the bridge holds it (status, list) */
+export interface BridgeVsiView {
+  vsiid: string;
+  typeId: number;
+  typeVersion: number;
+  state: BridgeState;
+  confirmed: VsiMode | null;
+  filters: FilterEntry[];
+  sinceMs: number;
+  reason: string;
+}
+
 export class VdpBridgeEngine implements EcpUlp {
   private recs = new Map<VsiKey, BridgeRecord>();
   private out: VdpEntry[] = [];
@@ -173,18 +185,30 @@ export class VdpBridgeEngine implements EcpUlp {
     return this.recs.values();
   }
 
-  list(): { vsiid: string; typeId: number; typeVersion: number; state: BridgeState; confirmed: VsiMode | null; filters: FilterEntry[]; sinceMs: number; reason: string }[] {
-    const now = this.o.timers.now();
-    return [...this.recs.values()].map((r) => ({
-      vsiid: r.entry.vsi.vsiidFormat === 5 ? uuidToString(r.entry.vsi.vsiid) : toHex(r.entry.vsi.vsiid),
-      typeId: r.entry.vsi.typeId,
-      typeVersion: r.entry.vsi.typeVersion,
-      state: r.state,
-      confirmed: r.ctx.confirmed,
-      filters: r.entry.vsi.filters,
-      sinceMs: now - r.since,
-      reason: r.ctx.reason,
-    }));
+  list(): BridgeVsiView[] {
+    return [...this.listChunks(Infinity)].flat();
+  }
+
+  /** The same views, `size` at a time, each chunk built only when asked for (see the station's listChunks). */
+  *listChunks(size: number): Generator<BridgeVsiView[]> {
+    let out: BridgeVsiView[] = [];
+    for (const r of this.recs.values()) {
+      out.push({
+        vsiid: r.entry.vsi.vsiidFormat === 5 ? uuidToString(r.entry.vsi.vsiid) : toHex(r.entry.vsi.vsiid),
+        typeId: r.entry.vsi.typeId,
+        typeVersion: r.entry.vsi.typeVersion,
+        state: r.state,
+        confirmed: r.ctx.confirmed,
+        filters: r.entry.vsi.filters,
+        sinceMs: this.o.timers.now() - r.since,
+        reason: r.ctx.reason,
+      });
+      if (out.length >= size) {
+        yield out;
+        out = [];
+      }
+    }
+    if (out.length > 0) yield out;
   }
 
   /** De-associate a VSI on the bridge's own initiative. */

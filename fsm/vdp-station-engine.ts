@@ -784,6 +784,24 @@ export class VdpStationEngine implements EcpUlp {
   }
 
   /**
+   * The same views, `size` at a time, each chunk built only when asked for: the status of
+   * 10,000 VSIs built at once held the event loop for ~50 ms (a caller spreads the chunks
+   * over turns). VSIs added or removed between chunks are seen or skipped as a Map's
+   * iterator sees them.
+   */
+  *listChunks(size: number): Generator<VsiStatusView[]> {
+    let out: VsiStatusView[] = [];
+    for (const r of this.recs.values()) {
+      out.push(this.view(r));
+      if (out.length >= size) {
+        yield out;
+        out = [];
+      }
+    }
+    if (out.length > 0) yield out;
+  }
+
+  /**
    * The VSIs to keep across a restart, `size` at a time, so the state file can be built over
    * several event-loop turns. Deferred commands are saved in their commanded mode without
    * being run (running them all here would undo the slicing of a burst).

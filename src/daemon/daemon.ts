@@ -336,21 +336,20 @@ export class Daemon implements ApiHandler {
   private async listJson(op: 'list' | 'status', iface: string | undefined, vsiid: string | undefined): Promise<RawJson> {
     const rts = iface !== undefined ? [this.iface(iface)] : [...this.ifaces.values()];
     const want = op === 'status' ? vsiid?.toLowerCase() : undefined;
+    // each chunk of views is built when jsonArrayInSlices asks for it, a chunk per turn
     function* rows(): Generator<Record<string, unknown>[]> {
       for (const rt of rts) {
         if (rt.station) {
-          const views = rt.station.list();
-          for (let i = 0; i < views.length; i += LIST_CHUNK) {
+          for (const views of rt.station.listChunks(LIST_CHUNK)) {
             const chunk: Record<string, unknown>[] = [];
-            for (const v of views.slice(i, i + LIST_CHUNK)) {
+            for (const v of views) {
               if (want !== undefined && v.vsiid !== want) continue;
               chunk.push({ iface: rt.name, vsiid: v.vsiid, state: v.state, mode: v.mode, confirmed: v.confirmed, inProgress: v.inProgress, status: v.status, typeId: v.typeId, typeVersion: v.typeVersion, filters: v.filters, lastOutcome: v.lastOutcome?.kind ?? null, reason: v.reason });
             }
             yield chunk;
           }
         } else if (rt.bridge) {
-          const views = rt.bridge.list();
-          for (let i = 0; i < views.length; i += LIST_CHUNK) yield views.slice(i, i + LIST_CHUNK).map((v) => ({ iface: rt.name, ...v }));
+          for (const views of rt.bridge.listChunks(LIST_CHUNK)) yield views.map((v) => ({ iface: rt.name, ...v }));
         }
       }
     }
