@@ -85,10 +85,11 @@ export default async function (): Promise<BenchResult[]> {
     const smallFile = small.files[0]!;
     const cli = join(import.meta.dirname, '..', 'src', 'cli', 'vdpctl.js');
     // what replay found (an untimed run: the timed ones write to /dev/null like tshark's)
-    const r = spawnSync('node', [cli, 'replay', '--json', file], { maxBuffer: 1 << 30, encoding: 'utf8' });
+    // run as a user runs it: the file itself, so its `#!` line (Node, glibc tunables) applies
+    const r = spawnSync(cli, ['replay', '--json', file], { maxBuffer: 1 << 30, encoding: 'utf8' });
     const report = JSON.parse(r.stdout) as { vsis: unknown[]; findings: unknown[] };
-    const [replayMs, tsharkMs] = alternating(['node', [cli, 'replay', '--json', file]], ['tshark', ['-r', file, '-V']]);
-    const [replay0, tshark0] = alternating(['node', [cli, 'replay', '--json', smallFile]], ['tshark', ['-r', smallFile, '-V']]);
+    const [replayMs, tsharkMs] = alternating([cli, ['replay', '--json', file]], ['tshark', ['-r', file, '-V']]);
+    const [replay0, tshark0] = alternating([cli, ['replay', '--json', smallFile]], ['tshark', ['-r', smallFile, '-V']]);
     const extra = w.frames - small.frames;
     const replayUs = ((replayMs - replay0) * 1000) / extra;
     const tsharkUs = ((tsharkMs - tshark0) * 1000) / extra;

@@ -9,7 +9,7 @@
  * `lab` is left as tsc wrote it: it finds the daemon's script from its own location.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { renameSync, rmSync } from 'node:fs';
+import { chmodSync, renameSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -39,3 +39,6 @@ for (const name of BUNDLED_COMMANDS) {
   // tsc's map describes the unbundled file
   rmSync(`${file}.map`, { force: true });
 }
+
+// the two commands run as they are (their `#!` lines set Node's flags and glibc's tunables)
+for (const bin of ['vdpd', 'vdpctl']) chmodSync(join(ROOT, 'dist', 'src', 'cli', `${bin}.js`), 0o755);

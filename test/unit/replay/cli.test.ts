@@ -1,6 +1,6 @@
 /** `vdpctl replay` as a real subprocess from the compiled tree: output forms and exit codes. */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -22,13 +22,20 @@ afterAll(() => {
 });
 
 function vdpctl(args: string[]): { code: number; out: string; err: string } {
-  const r = spawnSync('node', [CLI, 'replay', ...args], { encoding: 'utf8', maxBuffer: 256 << 20 });
+  // the file itself, as a user runs it: its `#!` line and the build's mode bits are part of what is tested
+  const r = spawnSync(CLI, ['replay', ...args], { encoding: 'utf8', maxBuffer: 256 << 20 });
   return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
 }
 
 const cap = (n: string): string => join(CAPTURES, n);
 
 describe('vdpctl replay', () => {
+  it('vdpctl is an executable whose #! line asks glibc for huge pages (fewer page faults reading a capture)', () => {
+    const first = readFileSync(CLI, 'utf8').split('\n')[0];
+    expect(first).toBe('#!/usr/bin/env -S GLIBC_TUNABLES=glibc.malloc.hugetlb=1 node');
+    expect(statSync(CLI).mode & 0o111).toBe(0o111);
+  });
+
   it('--json prints the golden report', () => {
     const name = 'lldpad-vdp22-assoc-keepalive-deassoc.pcap';
     const r = vdpctl([cap(name), '--json']);
