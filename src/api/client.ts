@@ -10,6 +10,8 @@ export class ApiClient {
   private buf = '';
   private pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   private watchers = new Map<number, (event: unknown) => void>();
+  /** request lines made in this turn, written together at its end (see send) */
+  private out = '';
 
   private constructor(private readonly sock: Socket) {
     sock.setEncoding('utf8');
@@ -44,8 +46,26 @@ export class ApiClient {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      this.sock.write(JSON.stringify({ ...req, id }) + '\n');
+      this.send(JSON.stringify({ ...req, id }) + '\n');
     });
+  }
+
+  /**
+   * Calls made in one turn leave in one write at its end, as the server gathers its answers:
+   * a caller starting 10,000 commands at once made 10,000 write(2)s, ~0.1 s of CPU that the
+   * daemon it drives could have used. The daemon reads the lines as it read them before.
+   */
+  private send(line: string): void {
+    if (this.out.length === 0) process.nextTick(() => this.flush());
+    this.out += line;
+    if (this.out.length >= FLUSH_BYTES) this.flush();
+  }
+
+  private flush(): void {
+    if (this.out.length === 0) return;
+    const text = this.out;
+    this.out = '';
+    if (!this.sock.destroyed) this.sock.write(text);
   }
 
   /** Stream events until close(); resolves once the daemon confirmed the subscription. */
@@ -54,11 +74,12 @@ export class ApiClient {
     this.watchers.set(id, listener);
     await new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      this.sock.write(JSON.stringify({ op: 'watch', id }) + '\n');
+      this.send(JSON.stringify({ op: 'watch', id }) + '\n');
     });
   }
 
   close(): void {
+    this.flush();
     this.sock.end();
     this.sock.destroy();
   }
@@ -88,3 +109,6 @@ export class ApiClient {
     }
   }
 }
+
+/** gathered request lines are written at this size at the latest (one write of many MB would hold the caller's loop) */
+const FLUSH_BYTES = 64 * 1024;

@@ -1,8 +1,8 @@
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
-import { connect } from 'node:net';
+import { connect, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ApiClient } from '../../../src/api/client.js';
 import { ApiError, exitCodeFor, RawJson } from '../../../src/api/protocol.js';
 import { ApiServer, type ApiHandler } from '../../../src/api/server.js';
@@ -73,6 +73,35 @@ describe('client API server', () => {
     await new Promise((r) => setTimeout(r, 50));
     expect(listeners.size).toBe(0);
     await server.close();
+  });
+
+  it('the client writes the calls made in one turn together: 2,000 calls, a few writes, every one answered', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vdpd-api-'));
+    dirs.push(dir);
+    const handler: ApiHandler = {
+      async handle() {
+        return { pong: true };
+      },
+      watch: () => () => {},
+    };
+    const server = new ApiServer(join(dir, 'vdpd.sock'), handler);
+    await server.listen();
+    const client = await ApiClient.connect(server.path);
+    const writes = vi.spyOn(Socket.prototype, 'write');
+    try {
+      const all = Promise.all(Array.from({ length: 2000 }, () => client.call({ op: 'ping' })));
+      const answers = await all;
+      expect(answers).toHaveLength(2000);
+      expect(answers.every((a) => (a as { pong: boolean }).pong)).toBe(true);
+      // ~30 octets a request line: ~60 KB, one or two writes (only request lines name the op)
+      const fromClient = writes.mock.calls.filter((c) => typeof c[0] === 'string' && c[0].includes('"op":"ping"')).length;
+      expect(fromClient).toBeGreaterThan(0);
+      expect(fromClient).toBeLessThanOrEqual(4);
+    } finally {
+      writes.mockRestore();
+      client.close();
+      await server.close();
+    }
   });
 
   it('maps every outcome to a distinct exit code', () => {
