@@ -58,8 +58,14 @@ export class Daemon implements ApiHandler {
   readonly ifaces = new Map<string, InterfaceRuntime>();
   private api: ApiServer;
   private state: StateWriter;
+  /**
+   * the longest collection pauses (ping), to tell a GC from other blocks of the loop; its
+   * one 'gc' observer also tells MemoryTrim when a major collection ends
+   */
+  private readonly gcPauses = new GcPauses();
   /** gives the heap a burst grew back to the OS once the burst is over */
   readonly memory = new MemoryTrim({
+    onMajorGc: (cb) => this.gcPauses.onMajor(cb),
     gc: exposedGc(),
     reduce: v8MemoryPressure(),
     // on a libuv worker: malloc_trim walks every free chunk of the arenas (milliseconds at
@@ -74,8 +80,6 @@ export class Daemon implements ApiHandler {
   netlink: NetlinkService | undefined;
   private clif: ClifServer | undefined;
   private pidFileWritten = false;
-  /** the longest collection pauses (ping), to tell a GC from other blocks of the loop */
-  private readonly gcPauses = new GcPauses();
   /** what the warm-up did (undefined: off) */
   private warmUpReport: (WarmUpReport & { rssBeforeBytes: number; rssAfterBytes: number }) | undefined;
   /** event-loop delay since start (ns; includes up to one sampling period), reported by `ping` */
@@ -133,6 +137,7 @@ export class Daemon implements ApiHandler {
     // the monitor measures the daemon at work: from here on (the warm-up is start-up, like
     // loading the code; ping reports its length as warmUpMs)
     this.loopDelay.enable();
+    this.gcPauses.reset();
     this.gcPauses.start();
     const names = new Set<string>();
     const present = listInterfaces();
@@ -315,6 +320,8 @@ export class Daemon implements ApiHandler {
           lastTrimMs: this.memory.lastTrimMs,
           lastNativeTrimMs: this.memory.lastNativeMs,
           nativeTrims: this.memory.nativeReleases,
+          // collections asked for whose end the daemon did not see within 5 s (released anyway)
+          memoryTrimWaitTimeouts: this.memory.gcWaitTimeouts,
           cpuUserMs: cpu.user / 1000,
           cpuSystemMs: cpu.system / 1000,
         };

@@ -24,20 +24,41 @@ export class GcPauses {
   /** collections seen, of every kind */
   count = 0;
   private obs: PerformanceObserver | undefined;
+  /** called at the end of every major collection (MemoryTrim): one observer serves both */
+  private readonly majorListeners = new Set<() => void>();
 
   start(): void {
+    if (this.obs) return;
     this.obs = new PerformanceObserver((list) => {
+      let major = false;
       for (const e of list.getEntries()) {
         this.count++;
-        const kind = KIND[gcKind(e) ?? -1] ?? 'other';
+        const k = gcKind(e);
+        if (k === perf.NODE_PERFORMANCE_GC_MAJOR) major = true;
+        const kind = KIND[k ?? -1] ?? 'other';
         if (e.duration > (this.maxMs[kind] ?? 0)) this.maxMs[kind] = e.duration;
       }
+      if (major) for (const cb of this.majorListeners) cb();
     });
     this.obs.observe({ entryTypes: ['gc'] });
+  }
+
+  /** forget the pauses seen so far (the daemon's start-up, its warm-up): ping reports the daemon at work */
+  reset(): void {
+    for (const k of Object.keys(this.maxMs)) delete this.maxMs[k];
+    this.count = 0;
+  }
+
+  /** calls `cb` after every major collection (starts observing); returns the unsubscribe */
+  onMajor(cb: () => void): () => void {
+    this.start();
+    this.majorListeners.add(cb);
+    return () => this.majorListeners.delete(cb);
   }
 
   stop(): void {
     this.obs?.disconnect();
     this.obs = undefined;
+    this.majorListeners.clear();
   }
 }

@@ -113,6 +113,8 @@ export class MemoryTrim {
   lastNativeMs = 0;
   /** native releases done (after collections asked for) */
   nativeReleases = 0;
+  /** collections asked for whose end was not seen within gcWaitMs (the release went ahead without it) */
+  gcWaitTimeouts = 0;
   private check: NodeJS.Timeout | undefined;
   /** heap in use after the last major collection: what the daemon's tables need (0: none seen yet) */
   private floor = 0;
@@ -193,6 +195,7 @@ export class MemoryTrim {
     // includes malloc'ed backing stores of dead buffers)
     this.waiting = setTimeout(() => {
       this.waiting = undefined;
+      this.gcWaitTimeouts++;
       this.release();
     }, this.o.gcWaitMs ?? 5000);
     this.waiting.unref();

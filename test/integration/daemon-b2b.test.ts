@@ -142,6 +142,24 @@ describe('vdpd station against the vdpd bridge emulator', () => {
     expect(done.outcome.kind).toBe('success');
   });
 
+  it('after a burst the station asks V8 for a collection, then gives native memory back (ping)', async () => {
+    type Ping = { memoryTrims: number; nativeTrims: number; memoryTrimWaitTimeouts: number; gcPauseMaxMs: Record<string, number> };
+    const p0 = (await sc.call({ op: 'ping' })) as Ping;
+    const ids = Array.from({ length: 600 }, (_, k) => 1000 + k);
+    const run = (mode: 'assoc' | 'deassoc') => Promise.all(ids.map((i) => sc.call({ op: 'command', iface: lab.station.ifname, mode, vsi: vsiSpec(i), waitMs: 20_000 }) as Promise<{ outcome: { kind: string } }>));
+    expect((await run('assoc')).every((r) => r.outcome.kind === 'success')).toBe(true);
+    expect((await run('deassoc')).every((r) => r.outcome.kind === 'success')).toBe(true);
+    // 2 s without a change ends the burst; the native release follows the collection's end
+    await until(async () => {
+      const p = (await sc.call({ op: 'ping' })) as Ping;
+      return p.memoryTrims > p0.memoryTrims && p.nativeTrims > p0.nativeTrims;
+    }, 15_000, 'a trim and a native release after the burst');
+    const p1 = (await sc.call({ op: 'ping' })) as Ping;
+    expect(p1.gcPauseMaxMs['major']).toBeGreaterThan(0);
+    // the release followed the end of the collection (seen by the daemon's 'gc' observer), not the 5 s fallback
+    expect(p1.memoryTrimWaitTimeouts).toBe(0);
+  }, 60_000);
+
   it('the bridge lists its VSI table', async () => {
     const rows = (await bc.call({ op: 'list' })) as { vsiid: string; state: string; filters: { vid: number }[] }[];
     expect(rows.map((r) => r.vsiid).sort()).toEqual([vsiSpec(1).vsiid, vsiSpec(5).vsiid]);

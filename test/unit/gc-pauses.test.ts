@@ -1,3 +1,5 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { GcPauses } from '../../src/daemon/gc-pauses.js';
 
@@ -34,5 +36,30 @@ describe('GcPauses (ping: gcPauseMaxMs)', () => {
     churn();
     await new Promise((r) => setTimeout(r, 100));
     expect(p.count).toBe(seen); // stopped: nothing more is counted
+  });
+
+  it('tells its listeners when a major collection ends, and reset() forgets what was seen', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const p = new GcPauses();
+    let majors = 0;
+    const off = p.onMajor(() => majors++); // starts observing
+    try {
+      gc();
+      await until(() => majors > 0);
+      expect(majors).toBeGreaterThan(0);
+      expect(p.maxMs['major']).toBeGreaterThan(0);
+      p.reset();
+      expect(p.count).toBe(0);
+      expect(p.maxMs).toEqual({});
+      off();
+      const seen = majors;
+      gc();
+      await until(() => p.count > 0);
+      expect(p.count).toBeGreaterThan(0); // still observing
+      expect(majors).toBe(seen); // but no longer calling the listener taken off
+    } finally {
+      p.stop();
+    }
   });
 });

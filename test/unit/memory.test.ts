@@ -162,6 +162,7 @@ describe('memory trim after bursts', () => {
     expect(r.calls).toEqual(['reduce']);
     while (r.calls.length < 2) await sleep(2);
     expect(r.calls.slice(0, 2)).toEqual(['reduce', 'native']);
+    expect(r.t.gcWaitTimeouts).toBe(1); // counted (ping: memoryTrimWaitTimeouts)
     r.t.stop();
   });
 
@@ -173,6 +174,7 @@ describe('memory trim after bursts', () => {
     while (d.calls.length === 0) await sleep(2); // the burst's end asked for a collection
     d.gcEnded();
     expect(started).toBe(1);
+    expect(d.t.gcWaitTimeouts).toBe(0); // the end was seen
     d.t.note();
     while (d.calls.length < 2) await sleep(2);
     d.gcEnded(); // the first malloc_trim is still running: no second
