@@ -145,11 +145,32 @@ export function sameFilterList(a: FilterEntry[], b: FilterEntry[]): boolean {
     const x = a[i]!;
     const y = b[i]!;
     if (x.mac !== y.mac || x.groupId !== y.groupId || x.vid !== y.vid || x.pcp !== y.pcp || x.ps !== y.ps) return false;
-    const kx = Object.keys(x);
-    const ky = Object.keys(y);
-    if (kx.length !== ky.length) return false;
-    for (let k = 0; k < kx.length; k++) if (kx[k] !== ky[k]) return false;
+    const sx = keyOrder(x);
+    if (sx < 0 || sx !== keyOrder(y)) return sx < 0 && sameKeys(x, y);
   }
+  return true;
+}
+
+/**
+ * A filter entry's keys in order as one number (3 bits a key), or -1 for a key that is not
+ * a filter field. for-in reads V8's enumeration cache: Object.keys made two arrays per entry
+ * for every response a station received.
+ */
+function keyOrder(f: FilterEntry): number {
+  let sig = 0;
+  for (const k in f) {
+    const v = k === 'ps' ? 1 : k === 'pcp' ? 2 : k === 'vid' ? 3 : k === 'groupId' ? 4 : k === 'mac' ? 5 : 0;
+    if (v === 0) return -1;
+    sig = sig * 8 + v;
+  }
+  return sig;
+}
+
+function sameKeys(x: FilterEntry, y: FilterEntry): boolean {
+  const kx = Object.keys(x);
+  const ky = Object.keys(y);
+  if (kx.length !== ky.length) return false;
+  for (let k = 0; k < kx.length; k++) if (kx[k] !== ky[k]) return false;
   return true;
 }
 

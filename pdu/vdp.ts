@@ -4,7 +4,7 @@
  * as in LLDP. ECP hands VDP the frame's padding too, so decoding stops at the first End
  * (type 0) and keeps the rest as `trailer`.
  */
-import { checkRange, macInto, macToString, Writer } from './bytes.js';
+import { checkRange, isMac, macInto, macToString, Writer } from './bytes.js';
 import { PduError } from './errors.js';
 import {
   FILTER_ENTRY_SIZE,
@@ -136,75 +136,97 @@ export function decodeVdpUlpdu(buf: Uint8Array, base = 0): VdpUlpdu {
   return { tlvs, trailer: buf.slice(p) };
 }
 
-function filterEntryInto(out: Uint8Array, o: number, f: FilterEntry, format: number, field: string): number {
+/** an encoding guard's error; the field's name is only built when there is one */
+function outOfRange(field: string, v: number, min: number, max: number): PduError {
+  return new PduError('vdp', 'out-of-range', field, -1, `${v} not an integer in ${min}..${max}`);
+}
+
+function inRange(v: number, min: number, max: number): boolean {
+  return Number.isInteger(v) && v >= min && v <= max;
+}
+
+/** filter entry `i` of a VSI TLV into `out` at `o`; returns the offset after it */
+function filterEntryInto(out: Uint8Array, o: number, f: FilterEntry, format: number, i: number): number {
   if (format === FILTER_FORMAT_GROUP_VID || format === FILTER_FORMAT_GROUP_MAC_VID) {
-    if (f.groupId === undefined) throw new PduError('vdp', 'bad-value', `${field}.groupId`, -1, `filter format ${format} needs a group ID`);
-    checkRange('vdp', `${field}.groupId`, f.groupId, 0, 0xffffffff);
+    if (f.groupId === undefined) throw new PduError('vdp', 'bad-value', `vsi.filters[${i}].groupId`, -1, `filter format ${format} needs a group ID`);
+    if (!inRange(f.groupId, 0, 0xffffffff)) throw outOfRange(`vsi.filters[${i}].groupId`, f.groupId, 0, 0xffffffff);
     out[o++] = f.groupId >>> 24;
     out[o++] = (f.groupId >>> 16) & 0xff;
     out[o++] = (f.groupId >>> 8) & 0xff;
     out[o++] = f.groupId & 0xff;
   }
   if (format === FILTER_FORMAT_MAC_VID || format === FILTER_FORMAT_GROUP_MAC_VID) {
-    if (f.mac === undefined) throw new PduError('vdp', 'bad-value', `${field}.mac`, -1, `filter format ${format} needs a MAC address`);
-    macInto(f.mac, out, o, `${field}.mac`);
+    if (f.mac === undefined) throw new PduError('vdp', 'bad-value', `vsi.filters[${i}].mac`, -1, `filter format ${format} needs a MAC address`);
+    if (!isMac(f.mac)) macInto(f.mac, out, o, `vsi.filters[${i}].mac`); // throws, naming the entry
+    macInto(f.mac, out, o);
     o += 6;
   }
-  checkRange('vdp', `${field}.vid`, f.vid, 0, 4095);
-  checkRange('vdp', `${field}.pcp`, f.pcp, 0, 7);
+  if (!inRange(f.vid, 0, 4095)) throw outOfRange(`vsi.filters[${i}].vid`, f.vid, 0, 4095);
+  if (!inRange(f.pcp, 0, 7)) throw outOfRange(`vsi.filters[${i}].pcp`, f.pcp, 0, 7);
   const v = (f.ps ? 0x8000 : 0) | (f.pcp << 12) | f.vid;
   out[o++] = v >> 8;
   out[o++] = v & 0xff;
   return o;
 }
 
-/** The VSI TLV with its 2-octet header. */
-export function encodeVsiTlv(t: VsiTlv): Uint8Array {
-  const type = VSI_MODE_TLV[t.mode];
-  if (type === undefined) throw new PduError('vdp', 'bad-value', 'vsi.mode', -1, `unknown mode ${String(t.mode)}`);
+/** octets of a VSI TLV with its 2-octet header; checks what the size depends on */
+function vsiTlvSize(t: VsiTlv): number {
   const size = FILTER_ENTRY_SIZE[t.filterFormat];
   if (size === undefined) throw new PduError('vdp', 'out-of-range', 'vsi.filterFormat', -1, `filter format ${t.filterFormat} not in 1..4`);
+  const n = t.filters.length;
+  if (n > MAX_FILTERS[t.filterFormat]!) {
+    throw new PduError('vdp', 'too-big', 'vsi.filters', -1, `${n} entries of filter format ${t.filterFormat} exceed the 9-bit TLV length (max ${MAX_FILTERS[t.filterFormat]})`);
+  }
+  return 2 + VSI_TLV_FIXED_LEN + n * size;
+}
+
+/** The VSI TLV with its header into `out` at `o` (vsiTlvSize(t) octets). */
+function vsiTlvInto(t: VsiTlv, out: Uint8Array, o: number): void {
+  const type = VSI_MODE_TLV[t.mode];
+  if (type === undefined) throw new PduError('vdp', 'bad-value', 'vsi.mode', -1, `unknown mode ${String(t.mode)}`);
+  const len = vsiTlvSize(t) - 2;
   checkRange('vdp', 'vsi.status', t.status, 0, 255);
   checkRange('vdp', 'vsi.typeId', t.typeId, 0, 0xffffff);
   checkRange('vdp', 'vsi.typeVersion', t.typeVersion, 0, 255);
   checkRange('vdp', 'vsi.vsiidFormat', t.vsiidFormat, 0, 255);
   if (t.vsiid.length !== 16) throw new PduError('vdp', 'out-of-range', 'vsi.vsiid', -1, `VSIID must be 16 octets, got ${t.vsiid.length}`);
   const n = t.filters.length;
-  if (n > MAX_FILTERS[t.filterFormat]!) {
-    throw new PduError('vdp', 'too-big', 'vsi.filters', -1, `${n} entries of filter format ${t.filterFormat} exceed the 9-bit TLV length (max ${MAX_FILTERS[t.filterFormat]})`);
-  }
-  const len = VSI_TLV_FIXED_LEN + n * size;
-  const out = new Uint8Array(2 + len);
-  out[0] = (type << 1) | (len >> 8);
-  out[1] = len & 0xff;
-  out[2] = t.status;
-  out[3] = t.typeId >> 16;
-  out[4] = (t.typeId >> 8) & 0xff;
-  out[5] = t.typeId & 0xff;
-  out[6] = t.typeVersion;
-  out[7] = t.vsiidFormat;
-  out.set(t.vsiid, 8);
-  out[24] = t.filterFormat;
-  out[25] = n >> 8;
-  out[26] = n & 0xff;
-  let o = 27;
-  for (let i = 0; i < n; i++) o = filterEntryInto(out, o, t.filters[i]!, t.filterFormat, `vsi.filters[${i}]`);
+  out[o] = (type << 1) | (len >> 8);
+  out[o + 1] = len & 0xff;
+  out[o + 2] = t.status;
+  out[o + 3] = t.typeId >> 16;
+  out[o + 4] = (t.typeId >> 8) & 0xff;
+  out[o + 5] = t.typeId & 0xff;
+  out[o + 6] = t.typeVersion;
+  out[o + 7] = t.vsiidFormat;
+  out.set(t.vsiid, o + 8);
+  out[o + 24] = t.filterFormat;
+  out[o + 25] = n >> 8;
+  out[o + 26] = n & 0xff;
+  let p = o + 27;
+  for (let i = 0; i < n; i++) p = filterEntryInto(out, p, t.filters[i]!, t.filterFormat, i);
+}
+
+/** The VSI TLV with its 2-octet header. */
+export function encodeVsiTlv(t: VsiTlv): Uint8Array {
+  const out = new Uint8Array(vsiTlvSize(t));
+  vsiTlvInto(t, out, 0);
   return out;
 }
 
 function writeTlv(w: Writer, t: VdpTlv): void {
   switch (t.kind) {
-    case 'vsi':
-      w.bytes(encodeVsiTlv(t));
+    case 'vsi': {
+      // the room first: taking it may move the writer's buffer
+      const at = w.take(vsiTlvSize(t));
+      vsiTlvInto(t, w.out, at);
       return;
+    }
     case 'mgrid':
-      if (t.managerId.length !== 16) throw new PduError('vdp', 'out-of-range', 'mgrid', -1, `manager ID must be 16 octets, got ${t.managerId.length}`);
-      w.u16((VDP_TLV_MGRID << 9) | 16).bytes(t.managerId);
+      writeMgrid(w, t.managerId);
       return;
     case 'org':
-      checkRange('vdp', 'org.oui', t.oui, 0, 0xffffff);
-      if (3 + t.data.length > MAX_TLV_VALUE) throw new PduError('vdp', 'too-big', 'org', -1, `org TLV of ${3 + t.data.length} octets exceeds 511`);
-      w.u16((VDP_TLV_ORG << 9) | (3 + t.data.length)).u24(t.oui).bytes(t.data);
+      writeOrg(w, t.oui, t.data);
       return;
     case 'end':
       w.u16(0);
@@ -215,6 +237,17 @@ function writeTlv(w: Writer, t: VdpTlv): void {
       w.u16((t.tlvType << 9) | t.value.length).bytes(t.value);
       return;
   }
+}
+
+function writeMgrid(w: Writer, managerId: Uint8Array): void {
+  if (managerId.length !== 16) throw new PduError('vdp', 'out-of-range', 'mgrid', -1, `manager ID must be 16 octets, got ${managerId.length}`);
+  w.u16((VDP_TLV_MGRID << 9) | 16).bytes(managerId);
+}
+
+function writeOrg(w: Writer, oui: number, data: Uint8Array): void {
+  checkRange('vdp', 'org.oui', oui, 0, 0xffffff);
+  if (3 + data.length > MAX_TLV_VALUE) throw new PduError('vdp', 'too-big', 'org', -1, `org TLV of ${3 + data.length} octets exceeds 511`);
+  w.u16((VDP_TLV_ORG << 9) | (3 + data.length)).u24(oui).bytes(data);
 }
 
 /** TLVs then the trailer, exactly: encodeVdpUlpdu(decodeVdpUlpdu(x)) === x. */
@@ -274,16 +307,27 @@ export const VDP_END_TLV_LEN = 2;
  * it is followed by the stale VSI TLVs of that one, and lldpad answers them all again.
  */
 export function encodeVdpEntries(entries: readonly VdpEntry[], opts: { end?: boolean } = {}): Uint8Array {
-  const tlvs: VdpTlv[] = [];
+  // sized first, then written straight into one buffer of that size (no TLV objects, no
+  // regrowing): the engines encode a packed ECPDU of up to ~1,500 octets per send
+  let size = opts.end ? VDP_END_TLV_LEN : 0;
   let mgr: Uint8Array | undefined;
   for (const e of entries) {
-    if (!sameId(e.managerId, mgr)) tlvs.push({ kind: 'mgrid', managerId: e.managerId });
+    if (!sameId(e.managerId, mgr)) size += 18;
     mgr = e.managerId;
-    tlvs.push(e.vsi);
-    for (const o of e.org) tlvs.push({ kind: 'org', oui: o.oui, data: o.data });
+    size += vsiTlvSize(e.vsi);
+    for (const o of e.org) size += 2 + 3 + o.data.length;
   }
-  if (opts.end) tlvs.push({ kind: 'end' });
-  return encodeVdpUlpdu({ tlvs, trailer: new Uint8Array(0) });
+  const w = new Writer('vdp', size > 0 ? size : 16);
+  mgr = undefined;
+  for (const e of entries) {
+    if (!sameId(e.managerId, mgr)) writeMgrid(w, e.managerId);
+    mgr = e.managerId;
+    const at = w.take(vsiTlvSize(e.vsi));
+    vsiTlvInto(e.vsi, w.out, at);
+    for (const o of e.org) writeOrg(w, o.oui, o.data);
+  }
+  if (opts.end) w.u16(0);
+  return w.finish();
 }
 
 /** Decode a ULPDU into entries, or the PduError that stopped it (upper layers count it, never throw). */
