@@ -12,7 +12,7 @@
  */
 import { assign, setup } from 'xstate';
 import { CompiledMachine, MachineRunner } from './compiled.js';
-import { ECP22_MAX_ULPDU, ECP22_OP_ACK, ECP22_OP_REQUEST, ECP22_SUBTYPE_PECSP, ECP22_SUBTYPE_VDP, ECP22_VERSION, type Ecp22Pdu } from '../pdu/types.js';
+import { ECP22_MAX_ULPDU, ECP22_OP_ACK, ECP22_OP_REQUEST, ECP22_SUBTYPE_PECSP, ECP22_SUBTYPE_VDP, ECP22_VERSION, type Ecp22Pdu, type VdpUlpdu } from '../pdu/types.js';
 import type { TimerHandle, TimerService } from './timers.js';
 import type { TransitionSink } from './transitions.js';
 import { evbTimerMs, type EcpLower, type EcpUlp, type UlpduOut } from './ulp.js';
@@ -168,12 +168,13 @@ export class RecentSeqs {
     this.seqs.fill(-1);
   }
 }
-export type RxEvent = { type: 'REQ'; pdu: Ecp22Pdu } | { type: 'PORT_DOWN' };
+/** `vdp`: the request's ULPDU as the port decoded it, handed to the ULP with it */
+export type RxEvent = { type: 'REQ'; pdu: Ecp22Pdu; vdp?: VdpUlpdu } | { type: 'PORT_DOWN' };
 
 export interface RxDeps {
   recentlyDelivered(seq: number): boolean;
   ack(pdu: Ecp22Pdu): void;
-  deliver(pdu: Ecp22Pdu): void;
+  deliver(pdu: Ecp22Pdu, vdp?: VdpUlpdu): void;
   duplicate(pdu: Ecp22Pdu): void;
 }
 
@@ -190,7 +191,7 @@ export function rxMachine(deps: RxDeps) {
       ackAndDeliver: ({ event }) => {
         if (event.type !== 'REQ') return;
         deps.ack(event.pdu);
-        deps.deliver(event.pdu);
+        deps.deliver(event.pdu, event.vdp);
       },
       ackDuplicate: ({ event }) => {
         if (event.type === 'REQ') deps.duplicate(event.pdu);
@@ -312,10 +313,10 @@ export class EcpPort implements EcpLower {
       new CompiledMachine(rxMachine({
         recentlyDelivered: (seq) => this.recent.has(seq, o.timers.now()),
         ack: (pdu) => this.sendAck(pdu),
-        deliver: (pdu) => {
+        deliver: (pdu, vdp) => {
           this.recent.add(pdu.sequence, o.timers.now());
           this.counters.delivered++;
-          this.ulp?.receive(pdu.ulpdu);
+          this.ulp?.receive(pdu.ulpdu, vdp);
         },
         duplicate: (pdu) => {
           this.counters.rxDuplicate++;
@@ -369,8 +370,8 @@ export class EcpPort implements EcpLower {
     this.counters.rxDropped[reason] = (this.counters.rxDropped[reason] ?? 0) + 1;
   }
 
-  /** A decoded ECP22 PDU from the wire. */
-  receive(pdu: Ecp22Pdu): void {
+  /** A decoded ECP22 PDU from the wire; `vdp`: its ULPDU decoded too (the port's whole-frame decode), for the ULP. */
+  receive(pdu: Ecp22Pdu, vdp?: VdpUlpdu): void {
     if (!this.up) return this.drop('port-down');
     if (pdu.version !== ECP22_VERSION) return this.drop('version');
     if (pdu.op === ECP22_OP_ACK) {
@@ -392,7 +393,7 @@ export class EcpPort implements EcpLower {
       this.counters.peerRestarts++;
       this.o.onPeerRestart?.();
     }
-    this.rx.send({ type: 'REQ', pdu });
+    this.rx.send(vdp ? { type: 'REQ', pdu, vdp } : { type: 'REQ', pdu });
   }
 
   /** Port disabled: the outstanding ECPDU is abandoned; a new instance starts at sequence 1 on linkUp. */

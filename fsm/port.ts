@@ -205,7 +205,7 @@ export class PortStack {
     if (f.kind === 'ecp22') {
       // ECP22 is accepted on any destination, as lldpad does
       this.counters.rxEcp++;
-      this.ecp.receive(f.ecp);
+      this.ecp.receive(f.ecp, f.vdp);
       return;
     }
     this.ignore(f.kind === 'ecp-draft' ? 'ecp-draft' : 'ethertype');

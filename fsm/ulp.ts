@@ -5,6 +5,8 @@
  * fairly across VSIs, at the last moment.
  */
 
+import type { VdpUlpdu } from '../pdu/types.js';
+
 /** Operative EVB values (max of both sides, reference §2.3.3) that ECP and VDP run with. */
 export interface EvbOperative {
   /** ECP max retries R, 0..7 */
@@ -52,8 +54,12 @@ export interface EcpUlp {
   delivered(token: unknown): void;
   /** the ECPDU that carried `token` went unacknowledged after R+1 transmissions (or the port went down) */
   abandoned(token: unknown, reason: 'retries-exhausted' | 'port-down'): void;
-  /** a new (not duplicate) ULPDU arrived from the peer; ECP has already sent the ACK */
-  receive(ulpdu: Uint8Array): void;
+  /**
+   * a new (not duplicate) ULPDU arrived from the peer; ECP has already sent the ACK.
+   * `decoded`: the same ULPDU as the port already decoded it (it checks whole frames before
+   * ECP sees them), so the ULP need not decode it a second time.
+   */
+  receive(ulpdu: Uint8Array, decoded?: VdpUlpdu): void;
 }
 
 /** What ECP offers the ULP. */

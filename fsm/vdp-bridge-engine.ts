@@ -7,9 +7,9 @@
  */
 import { toHex, uuidToString } from '../pdu/bytes.js';
 import { PduError } from '../pdu/errors.js';
-import { encodeVdpEntries, sameManagerId, tryVdpEntries, VDP_END_TLV_LEN, vdpEntrySize } from '../pdu/vdp.js';
+import { encodeVdpEntries, sameManagerId, tryVdpEntries, VDP_END_TLV_LEN, vdpEntries, vdpEntrySize } from '../pdu/vdp.js';
 import { validateVsi } from '../pdu/validate.js';
-import { VDP_STATUS_HARD, VDP_STATUS_KEEP, VDP_STATUS_RESPONSE, VDP_RESP_INSUFFICIENT_RESOURCES, type FilterEntry, type VdpEntry, type VsiMode } from '../pdu/types.js';
+import { VDP_STATUS_HARD, VDP_STATUS_KEEP, VDP_STATUS_RESPONSE, VDP_RESP_INSUFFICIENT_RESOURCES, type FilterEntry, type VdpEntry, type VdpUlpdu, type VsiMode } from '../pdu/types.js';
 import { againIfLate, type TimerHandle, type TimerService } from './timers.js';
 import { wanted, type TransitionSink } from './transitions.js';
 import { ByteSlab } from './byte-slab.js';
@@ -229,8 +229,8 @@ export class VdpBridgeEngine implements EcpUlp {
 
   // ------------------------------------------------------------------ EcpUlp
 
-  receive(ulpdu: Uint8Array): void {
-    const entries = tryVdpEntries(ulpdu);
+  receive(ulpdu: Uint8Array, decoded?: VdpUlpdu): void {
+    const entries = decoded ? vdpEntries(decoded) : tryVdpEntries(ulpdu);
     if (entries instanceof PduError) {
       this.counters.malformedUlpdu++;
       return;

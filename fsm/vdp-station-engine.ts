@@ -11,10 +11,10 @@
  * while; state can be exported and restored across restarts.
  */
 import { toHex, uuidToString } from '../pdu/bytes.js';
-import { encodeVdpEntries, MAX_FILTERS, sameManagerId, tryVdpEntries, VDP_END_TLV_LEN, vdpEntrySize } from '../pdu/vdp.js';
+import { encodeVdpEntries, MAX_FILTERS, sameManagerId, tryVdpEntries, VDP_END_TLV_LEN, vdpEntries, vdpEntrySize } from '../pdu/vdp.js';
 import { validateVsi } from '../pdu/validate.js';
 import { PduError } from '../pdu/errors.js';
-import { VDP_STATUS_RESPONSE, type FilterEntry, type VdpEntry, type VsiMode, type VsiTlv } from '../pdu/types.js';
+import { VDP_STATUS_RESPONSE, type FilterEntry, type VdpEntry, type VdpUlpdu, type VsiMode, type VsiTlv } from '../pdu/types.js';
 import { againIfLate, type TimerHandle, type TimerService } from './timers.js';
 import { wanted, type TransitionSink } from './transitions.js';
 import { ByteSlab } from './byte-slab.js';
@@ -694,8 +694,8 @@ export class VdpStationEngine implements EcpUlp {
     }
   }
 
-  receive(ulpdu: Uint8Array): void {
-    const entries = tryVdpEntries(ulpdu);
+  receive(ulpdu: Uint8Array, decoded?: VdpUlpdu): void {
+    const entries = decoded ? vdpEntries(decoded) : tryVdpEntries(ulpdu);
     if (entries instanceof PduError) {
       this.counters.malformedUlpdu++;
       return;

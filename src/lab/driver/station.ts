@@ -7,7 +7,7 @@
  *    (a DeAssoc for an unknown VSI, a reserved VID).
  */
 import { encodeVdpEntries } from '../../../pdu/vdp.js';
-import type { VdpEntry, VsiMode } from '../../../pdu/types.js';
+import type { VdpEntry, VdpUlpdu, VsiMode } from '../../../pdu/types.js';
 import type { EcpLower, EcpUlp, UlpduOut } from '../../../fsm/ulp.js';
 import { VdpCommandError, vsiKey, type Outcome } from '../../../fsm/vsi.js';
 import type { StationRecord } from '../../../fsm/vdp-station-engine.js';
@@ -66,8 +66,8 @@ class UlpMux implements EcpUlp {
     else this.station.abandoned(token, reason);
   }
 
-  receive(ulpdu: Uint8Array): void {
-    this.station.receive(ulpdu);
+  receive(ulpdu: Uint8Array, decoded?: VdpUlpdu): void {
+    this.station.receive(ulpdu, decoded);
   }
 }
 
