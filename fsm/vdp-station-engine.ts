@@ -280,6 +280,18 @@ export class VdpStationEngine implements EcpUlp {
    * returned promise settles with the outcome. The record is visible to status() at once.
    */
   command(mode: VsiMode, wire: VsiWire, requester?: unknown): { record: StationRecord; outcome: Promise<Outcome> } {
+    let settle: (o: Outcome) => void = () => undefined;
+    const outcome = new Promise<Outcome>((resolve) => (settle = resolve));
+    return { record: this.commandWith(mode, wire, requester, settle), outcome };
+  }
+
+  /**
+   * `command` with a callback for the outcome instead of a promise: the client API keeps
+   * 10,000 commands waiting through a burst, and a promise with its two resolving functions
+   * and their context per command was ~0.2 KB more for the young generation to copy and
+   * promote. `onOutcome` may be called before this returns (a command that cannot start).
+   */
+  commandWith(mode: VsiMode, wire: VsiWire, requester: unknown, onOutcome: (o: Outcome) => void): StationRecord {
     this.counters.commands++;
     const key = vsiKey(wire);
     let rec = this.recs.get(key);
@@ -299,7 +311,9 @@ export class VdpStationEngine implements EcpUlp {
     }
     if (requester !== undefined) rec.requester = requester;
     const r = rec;
-    const outcome = new Promise<Outcome>((resolve) => (r.waiters ??= []).push(resolve));
+    // one waiter is the rule: an array of exactly one (a push onto [] reserves 16 slots)
+    if (r.waiters) r.waiters.push(onOutcome);
+    else r.waiters = [onOutcome];
     r.pendingCmd = true;
     r.cmdAt = this.o.timers.now();
     if (this.o.deferCommands) {
@@ -311,7 +325,7 @@ export class VdpStationEngine implements EcpUlp {
       this.dispatch(r, { type: 'CMD', mode });
     }
     this.o.onChange?.();
-    return { record: r, outcome };
+    return r;
   }
 
   private deferred: StationRecord[] = [];

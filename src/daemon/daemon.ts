@@ -9,6 +9,7 @@ import { fromHex, uuidToString } from '../../pdu/bytes.js';
 import { reasonText } from '../../pdu/describe.js';
 import { formatTransition, type MachineKind, type TransitionRecord, type TransitionSink } from '../../fsm/transitions.js';
 import type { PersistedVsi, StationRecord } from '../../fsm/vdp-station-engine.js';
+import type { TimerHandle, TimerService } from '../../fsm/timers.js';
 import { VdpCommandError, type Outcome } from '../../fsm/vsi.js';
 import { ApiError, RawJson, type ApiRequest, type CommandOutcome } from '../api/protocol.js';
 import { ApiServer, type ApiHandler } from '../api/server.js';
@@ -373,28 +374,69 @@ export class Daemon implements ApiHandler {
       if (e instanceof VsiSpecError) throw new ApiError('EINVAL', e.message);
       throw e;
     }
-    let started;
+    const w = new CommandWait(this.timers);
+    let rec: StationRecord;
     try {
-      started = rt.station.command(mode, wire, API_REQUESTER);
+      rec = rt.station.commandWith(mode, wire, API_REQUESTER, (o) => w.settle(o));
     } catch (e) {
       if (e instanceof VdpCommandError) throw new ApiError(e.code, e.message);
       throw e;
     }
-    const rec = started.record;
-    const vsiid = uuidOrHex(rec);
-    if (waitMs === undefined) return { accepted: true, vsiid };
-    // The wait is an entry in the daemon's timer heap, cancelled once the outcome is in, and
-    // one promise: a burst of 10,000 waiting commands lives through many young-generation
-    // collections, and a Node timer plus a Promise.race per command was that much more to
-    // copy and then promote.
-    return new Promise((resolve) => {
-      const timer = this.timers.afterCall(waitMs, resolve, { accepted: true as const, vsiid, outcome: { kind: 'pending' as const } });
-      void started.outcome.then((o) => {
-        this.timers.cancel(timer);
-        resolve({ accepted: true, vsiid, outcome: toCommandOutcome(o, rec) });
-      });
-    });
+    w.rec = rec;
+    w.vsiid = uuidOrHex(rec);
+    if (waitMs === undefined) return { accepted: true, vsiid: w.vsiid };
+    return new Promise((resolve) => w.wait(resolve, waitMs));
   }
+}
+
+type CommandAnswer = { accepted: true; vsiid: string; outcome: CommandOutcome };
+
+/**
+ * One client command waiting for its outcome or for the end of its waitMs: one object and
+ * an entry in the daemon's timer heap. A burst of 10,000 waiting commands lives through
+ * many young-generation collections; a Node timer and a Promise.race per command, and then
+ * a promise from the engine with a `.then` on it, were that much more to copy and promote.
+ */
+class CommandWait {
+  rec: StationRecord | undefined;
+  vsiid = '';
+  private resolve: ((a: CommandAnswer) => void) | undefined;
+  private timer: TimerHandle | undefined;
+  /** an outcome that came before the wait began (a command that could not start) */
+  private early: Outcome | undefined;
+
+  constructor(private readonly timers: TimerService) {}
+
+  wait(resolve: (a: CommandAnswer) => void, ms: number): void {
+    if (this.early) return resolve(this.answer(this.early));
+    this.resolve = resolve;
+    this.timer = this.timers.afterCall(ms, expire, this);
+  }
+
+  settle(o: Outcome): void {
+    const r = this.resolve;
+    if (!r) {
+      if (!this.timer) this.early = o; // not waiting yet (not after the wait ran out)
+      return;
+    }
+    this.resolve = undefined;
+    this.timers.cancel(this.timer);
+    r(this.answer(o));
+  }
+
+  expired(): void {
+    const r = this.resolve;
+    this.resolve = undefined;
+    r?.({ accepted: true, vsiid: this.vsiid, outcome: { kind: 'pending' } });
+  }
+
+  private answer(o: Outcome): CommandAnswer {
+    return { accepted: true, vsiid: this.vsiid, outcome: toCommandOutcome(o, this.rec!) };
+  }
+}
+
+function expire(w: CommandWait): void {
+  w.expired();
 }
 
 /** who asked, for every command from the client API: one object, not one per VSI */
