@@ -43,9 +43,14 @@ export function readState(path: string): StateFile | undefined {
   return o as StateFile;
 }
 
-/** The file's text, each interface's records given as the text of a JSON array (one format for both writers). */
+/** The file's text up to its interfaces (one format for both writers); `}}` closes it. */
+function stateHead(): string {
+  return `{"version":${STATE_VERSION},"writtenAt":${JSON.stringify(new Date().toISOString())},"interfaces":{`;
+}
+
+/** The file's text, each interface's records given as the text of a JSON array. */
 function stateText(ifaces: readonly (readonly [name: string, arrayJson: string])[]): string {
-  return `{"version":${STATE_VERSION},"writtenAt":${JSON.stringify(new Date().toISOString())},"interfaces":{${ifaces.map(([n, a]) => `${JSON.stringify(n)}:${a}`).join(',')}}}`;
+  return `${stateHead()}${ifaces.map(([n, a]) => `${JSON.stringify(n)}:${a}`).join(',')}}}`;
 }
 
 export function writeStateAtomic(path: string, state: Omit<StateFile, 'version' | 'writtenAt'>): void {
@@ -152,7 +157,7 @@ export class StateWriter {
     try {
       const fh = await open(tmp, 'w', 0o600);
       try {
-        await writeAll(fh, `{"version":${STATE_VERSION},"writtenAt":${JSON.stringify(new Date().toISOString())},"interfaces":{`);
+        await writeAll(fh, stateHead());
         let firstIface = true;
         for (const [name, chunks] of this.source()) {
           await writeAll(fh, `${firstIface ? '' : ','}${JSON.stringify(name)}:[`);
