@@ -89,8 +89,14 @@ export function isMac(s: string): boolean {
  * was seven strings of garbage each time.
  */
 export function macInto(mac: Mac, out: Uint8Array, off: number, field = 'mac'): void {
-  if (!isMacText(mac)) throw new PduError('bytes', 'bad-value', field, -1, `not a MAC address: ${JSON.stringify(mac)}`);
+  if (!tryMacInto(mac, out, off)) throw new PduError('bytes', 'bad-value', field, -1, `not a MAC address: ${JSON.stringify(mac)}`);
+}
+
+/** macInto without the error: false (and nothing written) for a malformed MAC; the caller names the field */
+export function tryMacInto(mac: Mac, out: Uint8Array, off: number): boolean {
+  if (!isMacText(mac)) return false;
   for (let i = 0; i < 6; i++) out[off + i] = (nibble(mac.charCodeAt(3 * i)) << 4) | nibble(mac.charCodeAt(3 * i + 1));
+  return true;
 }
 
 /** six pairs of hex digits, each pair but the last followed by ':' or '-' */

@@ -4,7 +4,7 @@
  * as in LLDP. ECP hands VDP the frame's padding too, so decoding stops at the first End
  * (type 0) and keeps the rest as `trailer`.
  */
-import { checkRange, isMac, macInto, macToString, Writer } from './bytes.js';
+import { checkRange, macToString, tryMacInto, Writer } from './bytes.js';
 import { PduError } from './errors.js';
 import {
   FILTER_ENTRY_SIZE,
@@ -157,8 +157,7 @@ function filterEntryInto(out: Uint8Array, o: number, f: FilterEntry, format: num
   }
   if (format === FILTER_FORMAT_MAC_VID || format === FILTER_FORMAT_GROUP_MAC_VID) {
     if (f.mac === undefined) throw new PduError('vdp', 'bad-value', `vsi.filters[${i}].mac`, -1, `filter format ${format} needs a MAC address`);
-    if (!isMac(f.mac)) macInto(f.mac, out, o, `vsi.filters[${i}].mac`); // throws, naming the entry
-    macInto(f.mac, out, o);
+    if (!tryMacInto(f.mac, out, o)) throw new PduError('bytes', 'bad-value', `vsi.filters[${i}].mac`, -1, `not a MAC address: ${JSON.stringify(f.mac)}`);
     o += 6;
   }
   if (!inRange(f.vid, 0, 4095)) throw outOfRange(`vsi.filters[${i}].vid`, f.vid, 0, 4095);
@@ -239,6 +238,22 @@ function writeTlv(w: Writer, t: VdpTlv): void {
   }
 }
 
+/** octets of a TLV with its header, as writeTlv writes it (a Writer sized with it never grows) */
+function tlvSize(t: VdpTlv): number {
+  switch (t.kind) {
+    case 'vsi':
+      return vsiTlvSize(t);
+    case 'mgrid':
+      return 2 + t.managerId.length;
+    case 'org':
+      return 2 + 3 + t.data.length;
+    case 'end':
+      return 2;
+    case 'unknown':
+      return 2 + t.value.length;
+  }
+}
+
 function writeMgrid(w: Writer, managerId: Uint8Array): void {
   if (managerId.length !== 16) throw new PduError('vdp', 'out-of-range', 'mgrid', -1, `manager ID must be 16 octets, got ${managerId.length}`);
   w.u16((VDP_TLV_MGRID << 9) | 16).bytes(managerId);
@@ -252,7 +267,9 @@ function writeOrg(w: Writer, oui: number, data: Uint8Array): void {
 
 /** TLVs then the trailer, exactly: encodeVdpUlpdu(decodeVdpUlpdu(x)) === x. */
 export function encodeVdpUlpdu(u: VdpUlpdu): Uint8Array {
-  const w = new Writer('vdp', 64);
+  let size = u.trailer.length;
+  for (const t of u.tlvs) size += tlvSize(t);
+  const w = new Writer('vdp', size > 0 ? size : 16);
   for (const t of u.tlvs) writeTlv(w, t);
   w.bytes(u.trailer);
   return w.finish();

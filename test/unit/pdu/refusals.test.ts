@@ -5,7 +5,7 @@ import { PduError } from '../../../pdu/errors.js';
 import { encodeEthernet } from '../../../pdu/ethernet.js';
 import { encodeEvbData } from '../../../pdu/evb.js';
 import { decodeFrame } from '../../../pdu/frame.js';
-import { decodeVdpUlpdu, encodeVsiTlv, MAX_FILTERS } from '../../../pdu/vdp.js';
+import { decodeVdpUlpdu, encodeVdpEntries, encodeVsiTlv, MAX_FILTERS } from '../../../pdu/vdp.js';
 import { validateVsi } from '../../../pdu/validate.js';
 import type { EvbTlv, VsiTlv } from '../../../pdu/types.js';
 
@@ -39,6 +39,10 @@ describe('encoder refusals', () => {
     expect(refusal(() => encodeVsiTlv({ ...vsi, typeVersion: 256 }))).toMatchObject({ code: 'out-of-range', field: 'vsi.typeVersion' });
     expect(refusal(() => encodeVsiTlv({ ...vsi, vsiid: new Uint8Array(15) }))).toMatchObject({ field: 'vsi.vsiid' });
     expect(refusal(() => encodeVsiTlv({ ...vsi, filters: [{ vid: 1, pcp: 0, ps: false }] }))).toMatchObject({ code: 'bad-value', field: 'vsi.filters[0].mac' });
+    // a malformed MAC names its entry; the same through a packed ULPDU
+    const bad = { ...vsi, filters: [vsi.filters[0]!, { ...vsi.filters[0]!, mac: '02:00:00:00:00:zz' }] };
+    expect(refusal(() => encodeVsiTlv(bad))).toMatchObject({ code: 'bad-value', field: 'vsi.filters[1].mac' });
+    expect(refusal(() => encodeVdpEntries([{ managerId: new Uint8Array(16), vsi: bad, org: [] }]))).toMatchObject({ code: 'bad-value', field: 'vsi.filters[1].mac' });
   });
 
   it('more filter entries than the 9-bit TLV length holds (243/60/81/40)', () => {
