@@ -794,7 +794,7 @@ export class VdpStationEngine implements EcpUlp {
   }
 
   list(): VsiStatusView[] {
-    return [...this.recs.values()].map((r) => this.view(r));
+    return [...this.listChunks(Infinity)].flat();
   }
 
   /**

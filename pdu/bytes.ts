@@ -78,8 +78,17 @@ export function macToString(b: Uint8Array, off = 0): Mac {
 }
 
 
-export function isMac(s: string): boolean {
-  return isMacText(s);
+/** six pairs of hex digits, each pair but the last followed by ':' or '-' */
+export function isMac(s: unknown): s is string {
+  if (typeof s !== 'string' || s.length !== 17) return false;
+  for (let i = 0; i < 6; i++) {
+    if (nibble(s.charCodeAt(3 * i)) < 0 || nibble(s.charCodeAt(3 * i + 1)) < 0) return false;
+    if (i < 5) {
+      const sep = s.charCodeAt(3 * i + 2);
+      if (sep !== 0x3a && sep !== 0x2d) return false;
+    }
+  }
+  return true;
 }
 
 /**
@@ -89,27 +98,19 @@ export function isMac(s: string): boolean {
  * was seven strings of garbage each time.
  */
 export function macInto(mac: Mac, out: Uint8Array, off: number, field = 'mac'): void {
-  if (!tryMacInto(mac, out, off)) throw new PduError('bytes', 'bad-value', field, -1, `not a MAC address: ${JSON.stringify(mac)}`);
+  if (!tryMacInto(mac, out, off)) throw macError(field, mac);
 }
 
-/** macInto without the error: false (and nothing written) for a malformed MAC; the caller names the field */
+/** macInto without the error: false (and nothing written) for a malformed MAC; the caller names the field (macError) */
 export function tryMacInto(mac: Mac, out: Uint8Array, off: number): boolean {
-  if (!isMacText(mac)) return false;
+  if (!isMac(mac)) return false;
   for (let i = 0; i < 6; i++) out[off + i] = (nibble(mac.charCodeAt(3 * i)) << 4) | nibble(mac.charCodeAt(3 * i + 1));
   return true;
 }
 
-/** six pairs of hex digits, each pair but the last followed by ':' or '-' */
-function isMacText(mac: unknown): mac is string {
-  if (typeof mac !== 'string' || mac.length !== 17) return false;
-  for (let i = 0; i < 6; i++) {
-    if (nibble(mac.charCodeAt(3 * i)) < 0 || nibble(mac.charCodeAt(3 * i + 1)) < 0) return false;
-    if (i < 5) {
-      const sep = mac.charCodeAt(3 * i + 2);
-      if (sep !== 0x3a && sep !== 0x2d) return false;
-    }
-  }
-  return true;
+/** the error for a malformed MAC in `field` */
+export function macError(field: string, mac: unknown): PduError {
+  return new PduError('bytes', 'bad-value', field, -1, `not a MAC address: ${JSON.stringify(mac)}`);
 }
 
 export function macToBytes(mac: Mac, field = 'mac'): Uint8Array {
@@ -360,7 +361,15 @@ export class Writer {
 
 /** Encoding guard: refuse a value outside [min, max] with a clear error. */
 export function checkRange(layer: string, field: string, v: number, min: number, max: number): void {
-  if (!Number.isInteger(v) || v < min || v > max) {
-    throw new PduError(layer, 'out-of-range', field, -1, `${v} not an integer in ${min}..${max}`);
-  }
+  if (!inRange(v, min, max)) throw rangeError(layer, field, v, min, max);
+}
+
+/** checkRange's test, for a hot path that builds the field's name only for the error */
+export function inRange(v: number, min: number, max: number): boolean {
+  return Number.isInteger(v) && v >= min && v <= max;
+}
+
+/** checkRange's error */
+export function rangeError(layer: string, field: string, v: number, min: number, max: number): PduError {
+  return new PduError(layer, 'out-of-range', field, -1, `${v} not an integer in ${min}..${max}`);
 }

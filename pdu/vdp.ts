@@ -4,7 +4,7 @@
  * as in LLDP. ECP hands VDP the frame's padding too, so decoding stops at the first End
  * (type 0) and keeps the rest as `trailer`.
  */
-import { checkRange, macToString, tryMacInto, Writer } from './bytes.js';
+import { checkRange, inRange, macError, macToString, rangeError, tryMacInto, Writer } from './bytes.js';
 import { PduError } from './errors.js';
 import {
   FILTER_ENTRY_SIZE,
@@ -136,20 +136,11 @@ export function decodeVdpUlpdu(buf: Uint8Array, base = 0): VdpUlpdu {
   return { tlvs, trailer: buf.slice(p) };
 }
 
-/** an encoding guard's error; the field's name is only built when there is one */
-function outOfRange(field: string, v: number, min: number, max: number): PduError {
-  return new PduError('vdp', 'out-of-range', field, -1, `${v} not an integer in ${min}..${max}`);
-}
-
-function inRange(v: number, min: number, max: number): boolean {
-  return Number.isInteger(v) && v >= min && v <= max;
-}
-
-/** filter entry `i` of a VSI TLV into `out` at `o`; returns the offset after it */
+/** filter entry `i` of a VSI TLV (field names are built only for an error: this runs for every entry encoded) into `out` at `o`; returns the offset after it */
 function filterEntryInto(out: Uint8Array, o: number, f: FilterEntry, format: number, i: number): number {
   if (format === FILTER_FORMAT_GROUP_VID || format === FILTER_FORMAT_GROUP_MAC_VID) {
     if (f.groupId === undefined) throw new PduError('vdp', 'bad-value', `vsi.filters[${i}].groupId`, -1, `filter format ${format} needs a group ID`);
-    if (!inRange(f.groupId, 0, 0xffffffff)) throw outOfRange(`vsi.filters[${i}].groupId`, f.groupId, 0, 0xffffffff);
+    if (!inRange(f.groupId, 0, 0xffffffff)) throw rangeError('vdp', `vsi.filters[${i}].groupId`, f.groupId, 0, 0xffffffff);
     out[o++] = f.groupId >>> 24;
     out[o++] = (f.groupId >>> 16) & 0xff;
     out[o++] = (f.groupId >>> 8) & 0xff;
@@ -157,11 +148,11 @@ function filterEntryInto(out: Uint8Array, o: number, f: FilterEntry, format: num
   }
   if (format === FILTER_FORMAT_MAC_VID || format === FILTER_FORMAT_GROUP_MAC_VID) {
     if (f.mac === undefined) throw new PduError('vdp', 'bad-value', `vsi.filters[${i}].mac`, -1, `filter format ${format} needs a MAC address`);
-    if (!tryMacInto(f.mac, out, o)) throw new PduError('bytes', 'bad-value', `vsi.filters[${i}].mac`, -1, `not a MAC address: ${JSON.stringify(f.mac)}`);
+    if (!tryMacInto(f.mac, out, o)) throw macError(`vsi.filters[${i}].mac`, f.mac);
     o += 6;
   }
-  if (!inRange(f.vid, 0, 4095)) throw outOfRange(`vsi.filters[${i}].vid`, f.vid, 0, 4095);
-  if (!inRange(f.pcp, 0, 7)) throw outOfRange(`vsi.filters[${i}].pcp`, f.pcp, 0, 7);
+  if (!inRange(f.vid, 0, 4095)) throw rangeError('vdp', `vsi.filters[${i}].vid`, f.vid, 0, 4095);
+  if (!inRange(f.pcp, 0, 7)) throw rangeError('vdp', `vsi.filters[${i}].pcp`, f.pcp, 0, 7);
   const v = (f.ps ? 0x8000 : 0) | (f.pcp << 12) | f.vid;
   out[o++] = v >> 8;
   out[o++] = v & 0xff;
@@ -179,11 +170,11 @@ function vsiTlvSize(t: VsiTlv): number {
   return 2 + VSI_TLV_FIXED_LEN + n * size;
 }
 
-/** The VSI TLV with its header into `out` at `o` (vsiTlvSize(t) octets). */
-function vsiTlvInto(t: VsiTlv, out: Uint8Array, o: number): void {
+/** The VSI TLV with its header into `out` at `o`: `size` octets, its vsiTlvSize. */
+function vsiTlvInto(t: VsiTlv, size: number, out: Uint8Array, o: number): void {
   const type = VSI_MODE_TLV[t.mode];
   if (type === undefined) throw new PduError('vdp', 'bad-value', 'vsi.mode', -1, `unknown mode ${String(t.mode)}`);
-  const len = vsiTlvSize(t) - 2;
+  const len = size - 2;
   checkRange('vdp', 'vsi.status', t.status, 0, 255);
   checkRange('vdp', 'vsi.typeId', t.typeId, 0, 0xffffff);
   checkRange('vdp', 'vsi.typeVersion', t.typeVersion, 0, 255);
@@ -208,19 +199,25 @@ function vsiTlvInto(t: VsiTlv, out: Uint8Array, o: number): void {
 
 /** The VSI TLV with its 2-octet header. */
 export function encodeVsiTlv(t: VsiTlv): Uint8Array {
-  const out = new Uint8Array(vsiTlvSize(t));
-  vsiTlvInto(t, out, 0);
+  const size = vsiTlvSize(t);
+  const out = new Uint8Array(size);
+  vsiTlvInto(t, size, out, 0);
   return out;
+}
+
+/** The VSI TLV written in place at the writer's end. */
+function writeVsiTlv(w: Writer, t: VsiTlv): void {
+  const size = vsiTlvSize(t);
+  // the room first: taking it may move the writer's buffer
+  const at = w.take(size);
+  vsiTlvInto(t, size, w.out, at);
 }
 
 function writeTlv(w: Writer, t: VdpTlv): void {
   switch (t.kind) {
-    case 'vsi': {
-      // the room first: taking it may move the writer's buffer
-      const at = w.take(vsiTlvSize(t));
-      vsiTlvInto(t, w.out, at);
+    case 'vsi':
+      writeVsiTlv(w, t);
       return;
-    }
     case 'mgrid':
       writeMgrid(w, t.managerId);
       return;
@@ -339,8 +336,7 @@ export function encodeVdpEntries(entries: readonly VdpEntry[], opts: { end?: boo
   for (const e of entries) {
     if (!sameId(e.managerId, mgr)) writeMgrid(w, e.managerId);
     mgr = e.managerId;
-    const at = w.take(vsiTlvSize(e.vsi));
-    vsiTlvInto(e.vsi, w.out, at);
+    writeVsiTlv(w, e.vsi);
     for (const o of e.org) writeOrg(w, o.oui, o.data);
   }
   if (opts.end) w.u16(0);

@@ -1,6 +1,6 @@
 /**
- * A JSON array built from chunks of values, one chunk per event-loop turn: the status or the
- * state file of 10,000 VSIs is megabytes of JSON, which serialised at once would hold the
+ * A JSON array built from chunks of values, one chunk per event-loop turn: the status of
+ * 10,000 VSIs is megabytes of JSON, which serialised at once would hold the
  * wire up for tens of ms. The next chunk is only asked for after the turn was given back, so
  * a lazy source (a generator over the VSI table) spreads its own work the same way.
  */

@@ -14,7 +14,7 @@ const KIND: Record<number, string> = {
 };
 
 /** a 'gc' entry's kind (perf_hooks NODE_PERFORMANCE_GC_*): its detail is { kind, flags } (Node ≥ 16), which PerformanceEntry types loosely */
-export function gcKind(e: PerformanceEntry): number | undefined {
+function gcKind(e: PerformanceEntry): number | undefined {
   return (e as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind;
 }
 

@@ -28,8 +28,7 @@
  * limit is an environment variable glibc reads at start-up, set on the same line.
  */
 
-import { constants as perfConstants, PerformanceObserver } from 'node:perf_hooks';
-import { gcKind } from './gc-pauses.js';
+import { GcPauses } from './gc-pauses.js';
 import { getHeapStatistics } from 'node:v8';
 
 /** Node flags the daemon runs with (its `#!` line; the lab starts it with these too). */
@@ -92,13 +91,11 @@ const SLACK = 4 * 2 ** 20;
 const SPARSE = 1.5;
 const SPARSE_TRIMS = 2;
 
-/** the ends of major collections, as perf_hooks reports them (after the collection, from the loop) */
+/** the ends of major collections, as perf_hooks reports them (after the collection, from the loop); the daemon shares its GcPauses' observer instead */
 export function observeMajorGc(cb: () => void): () => void {
-  const obs = new PerformanceObserver((list) => {
-    if (list.getEntries().some((e) => gcKind(e) === perfConstants.NODE_PERFORMANCE_GC_MAJOR)) cb();
-  });
-  obs.observe({ entryTypes: ['gc'] });
-  return () => obs.disconnect();
+  const pauses = new GcPauses();
+  pauses.onMajor(cb);
+  return () => pauses.stop();
 }
 
 export class MemoryTrim {
