@@ -149,7 +149,7 @@ export class LabStation {
     const wire = vsiSpecToWire(spec);
     const key = vsiKey(wire);
     const t = this.timers.now();
-    this.tap.commandKeys.add(key);
+    this.tap.beginCommand(key);
     try {
       let started;
       try {
@@ -161,7 +161,7 @@ export class LabStation {
       const outcome = await started.outcome;
       return { kind: outcome.kind, outcome, latencyMs: this.timers.now() - t, record: started.record };
     } finally {
-      this.tap.commandKeys.delete(key);
+      this.tap.endCommand(key);
     }
   }
 

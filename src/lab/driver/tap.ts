@@ -53,15 +53,18 @@ export class FrameTap extends PcapWriter {
   /** seq → time of the latest transmission of our ECP request */
   private ecpOut = new Map<number, number>();
   readonly ecpAckMs: number[] = [];
-  /** VSI key → time of the latest request and whether it carried a command */
-  private vdpOut = new Map<string, { t: number; cmd: boolean }>();
+  /**
+   * VSI key → time of the latest request, whether it carried a command, and whether that
+   * command's response was seen (later answers to its re-sends are not its latency)
+   */
+  private vdpOut = new Map<string, { t: number; cmd: boolean; answered: boolean }>();
   readonly cmdResponseMs: number[] = [];
   readonly kaResponseMs: number[] = [];
   kaRequests = 0;
   private lastLldpRx: number | undefined;
   readonly lldpGapMs: number[] = [];
-  /** keys with a command in flight (the driver keeps it up to date) */
-  readonly commandKeys = new Set<string>();
+  /** keys with a command in flight (beginCommand/endCommand) */
+  private readonly commandKeys = new Set<string>();
   private listeners = new Set<(s: VsiSeen) => void>();
 
   constructor(private readonly t: TapOptions) {
@@ -119,17 +122,36 @@ export class FrameTap extends PcapWriter {
         const cmd = this.commandKeys.has(key);
         const prev = this.vdpOut.get(key);
         // a command's latency runs from its first transmission; re-sends keep that time
-        if (!(cmd && prev?.cmd)) this.vdpOut.set(key, { t: f.t, cmd });
+        if (!(cmd && prev?.cmd)) this.vdpOut.set(key, { t: f.t, cmd, answered: false });
         if (!cmd) this.kaRequests++;
       } else if (f.dir === 'rx' && response) {
         const out = this.vdpOut.get(key);
-        if (out) {
-          (out.cmd ? this.cmdResponseMs : this.kaResponseMs).push(f.t - out.t);
-          this.vdpOut.delete(key);
+        if (out && !out.answered) {
+          if (out.cmd) {
+            // kept until the command ends: a station that re-sent the request before it
+            // read this answer gets a second one, which must not restart the clock
+            this.cmdResponseMs.push(f.t - out.t);
+            out.answered = true;
+          } else {
+            this.kaResponseMs.push(f.t - out.t);
+            this.vdpOut.delete(key);
+          }
         }
       }
       if (this.listeners.size > 0) for (const l of this.listeners) l({ frame: f, managerId: mgr, vsi: tlv, key, response });
     }
+  }
+
+  /** A command for `key` starts: its latency runs from its next transmission. */
+  beginCommand(key: string): void {
+    this.commandKeys.add(key);
+    this.vdpOut.delete(key);
+  }
+
+  endCommand(key: string): void {
+    this.commandKeys.delete(key);
+    const out = this.vdpOut.get(key);
+    if (out?.cmd) this.vdpOut.delete(key);
   }
 
   /** Called for every VSI TLV on the wire from now on; returns the unsubscribe function. */
