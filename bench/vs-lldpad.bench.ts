@@ -91,6 +91,8 @@ interface CellResult extends Cell {
   cpuMs: number;
   /** vdpd ↔ vdpd: the bridge's and this driver's CPU in the same burst, ms (the three share the cores) */
   otherCpuMs?: { bridge: number; driver: number };
+  /** state file writes during the burst (to the ping after it) and their serialisation time */
+  stateWrites?: { n: number; cpuMs: number };
   rssGrowthKb: number;
   loopMaxMs?: number;
   loopP99Ms?: number;
@@ -131,6 +133,9 @@ interface Ping {
   warmUpMs?: number;
   cpuUserMs: number;
   cpuSystemMs: number;
+  /** state file writes so far and the loop's time serialising them */
+  stateWrites?: number;
+  stateWriteCpuMs?: number;
 }
 
 const vsiOf = (i: number): VsiSpec => labVsi(i);
@@ -325,6 +330,7 @@ class Bench {
       frames,
       cpuMs: p1.cpuUserMs + p1.cpuSystemMs - (p0.cpuUserMs + p0.cpuSystemMs),
       ...(b0 && b1 ? { otherCpuMs: { bridge: b1.cpuUserMs + b1.cpuSystemMs - (b0.cpuUserMs + b0.cpuSystemMs), driver: (d1.user + d1.system) / 1000 } } : {}),
+      ...(p1.stateWrites !== undefined ? { stateWrites: { n: p1.stateWrites - (p0.stateWrites ?? 0), cpuMs: (p1.stateWriteCpuMs ?? 0) - (p0.stateWriteCpuMs ?? 0) } } : {}),
       rssGrowthKb: (p1.rssBytes - rss0) / 1024,
       loopMaxMs: p1.eventLoopDelayMaxMs,
       loopP99Ms: p1.eventLoopDelayP99Ms,
@@ -510,7 +516,7 @@ function rows(r: CellResult): BenchResult[] {
     note: `${r.confirmed}/${r.n} confirmed in ${r1(r.wallMs)} ms; ${latencyWhat(r)} p50 ${r1(percentile(r.latencies, 50))} / p99 ${r1(percentile(r.latencies, 99))} ms${r.notes.length ? `; ${r.notes.join('; ')}` : ''}`,
   });
   out.push({ name: `${L}: ECP frames on the wire per VSI`, value: frames / r.n, unit: 'frames', note: `station→bridge ${r.frames.stationToBridge} (${r.frames.stationReqs} REQs), bridge→station ${r.frames.bridgeToStation} (${r.frames.bridgeReqs} REQs: ${r1(r.frames.bridgeReqs / r.n)} per VSI)` });
-  out.push({ name: `${L}: station CPU per VSI`, value: (r.cpuMs * 1000) / r.n, unit: 'µs', note: `${r1(r.cpuMs)} ms in all${r.station === 'lldpad' ? ' (lldpad only, not the vdptool processes; 10 ms ticks)' : ''}${r.otherCpuMs ? `; in the same burst the vdpd bridge used ${r1(r.otherCpuMs.bridge)} ms and this driver (API calls) ${r1(r.otherCpuMs.driver)} ms (the driver's until the last answer; the three processes share ${cpus().length} cores)` : ''}` });
+  out.push({ name: `${L}: station CPU per VSI`, value: (r.cpuMs * 1000) / r.n, unit: 'µs', note: `${r1(r.cpuMs)} ms in all${r.station === 'lldpad' ? ' (lldpad only, not the vdptool processes; 10 ms ticks)' : ''}${r.otherCpuMs ? `; in the same burst the vdpd bridge used ${r1(r.otherCpuMs.bridge)} ms and this driver (API calls) ${r1(r.otherCpuMs.driver)} ms (the driver's until the last answer; the three processes share ${cpus().length} cores)` : ''}${r.stateWrites ? `; the station wrote its state file ${r.stateWrites.n} times (${r1(r.stateWrites.cpuMs)} ms serialising)` : ''}` });
   if (r.n >= 1000) out.push({ name: `${L}: station RSS growth per VSI`, value: (r.rssGrowthKb * 1024) / r.n, unit: 'bytes', note: `${r1(r.rssGrowthKb / 1024)} MiB right after associating${r.stillRssGrowthKb !== undefined ? `; ${r1((r.stillRssGrowthKb * 1024) / r.n)} B/VSI 60 s later (before the bench's status query)` : ''}` });
   if (r.loopMaxMs !== undefined) {
     const b = r.loopMaxBeforeMs ?? 0;

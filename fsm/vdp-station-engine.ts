@@ -10,7 +10,7 @@
  * respWaitDelay; outcomes are reported for every command; ended VSIs stay readable for a
  * while; state can be exported and restored across restarts.
  */
-import { toHex, uuidToString } from '../pdu/bytes.js';
+import { bytesEqual, toHex, uuidToString } from '../pdu/bytes.js';
 import { encodeVdpEntries, MAX_FILTERS, sameManagerId, tryVdpEntries, VDP_END_TLV_LEN, vdpEntries, vdpEntrySize } from '../pdu/vdp.js';
 import { validateVsi } from '../pdu/validate.js';
 import { PduError } from '../pdu/errors.js';
@@ -383,11 +383,20 @@ export class VdpStationEngine implements EcpUlp {
   /** the records' VSIIDs, packed (ByteSlab says why) */
   private readonly vsiids = new ByteSlab();
 
+  /** the Manager ID shared last: a burst is nearly always one manager's */
+  private lastManagerId: Uint8Array | undefined;
+
   private sharedManagerId(b: Uint8Array): Uint8Array {
+    const last = this.lastManagerId;
+    if (last && bytesEqual(last, b)) return last;
+    // a fresh Buffer and native hex call per command was ~5 % of a burst's API handling
     const hex = toHex(b);
     const known = this.managerIds.get(hex);
-    if (known) return known;
-    if (this.managerIds.size < MANAGER_IDS_SHARED) this.managerIds.set(hex, b);
+    if (known) return (this.lastManagerId = known);
+    if (this.managerIds.size < MANAGER_IDS_SHARED) {
+      this.managerIds.set(hex, b);
+      this.lastManagerId = b;
+    }
     return b;
   }
 

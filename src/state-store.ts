@@ -96,6 +96,8 @@ export class StateWriter {
   failures = 0;
   /** CPU time on the event loop of the last write (serialisation), ms */
   lastWriteMs = 0;
+  /** the same summed over every write, ms (ping: what saving the state costs a burst) */
+  totalWriteMs = 0;
 
   constructor(
     private readonly path: string,
@@ -187,6 +189,7 @@ export class StateWriter {
       throw e;
     } finally {
       this.lastWriteMs = cpu;
+      this.totalWriteMs += cpu;
     }
     const dh = await open(dir, 'r');
     try {

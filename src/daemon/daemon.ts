@@ -323,6 +323,10 @@ export class Daemon implements ApiHandler {
           nativeTrims: this.memory.nativeReleases,
           // collections asked for whose end the daemon did not see within 5 s (released anyway)
           memoryTrimWaitTimeouts: this.memory.gcWaitTimeouts,
+          // the state file: writes, failed writes, and the event loop's time serialising them
+          stateWrites: this.state.writes,
+          stateWriteFailures: this.state.failures,
+          stateWriteCpuMs: this.state.totalWriteMs,
           cpuUserMs: cpu.user / 1000,
           cpuSystemMs: cpu.system / 1000,
         };
