@@ -171,6 +171,11 @@ describe('vdpd station against the vdpd bridge emulator', () => {
     const saved = (): { vsiid: string }[] => (JSON.parse(readFileSync(station.stateFile, 'utf8')) as { interfaces: Record<string, { vsiid: string }[]> }).interfaces[lab.station.ifname] ?? [];
     await until(() => saved().length === 2, 3000, 'state file with both VSIs');
     expect(statSync(station.stateFile).mode & 0o777).toBe(0o600);
+    // ping counts the writes and the loop's time serialising them
+    const ps = (await sc.call({ op: 'ping' })) as { stateWrites: number; stateWriteFailures: number; stateWriteCpuMs: number };
+    expect(ps.stateWrites).toBeGreaterThan(0);
+    expect(ps.stateWriteFailures).toBe(0);
+    expect(ps.stateWriteCpuMs).toBeGreaterThan(0);
 
     sc.close();
     expect(await station.stop('SIGTERM')).toBe(0);
