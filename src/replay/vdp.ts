@@ -18,6 +18,9 @@ const WAIT: Record<VsiMode, string> = { preassoc: 'PREASSOC_WAIT', 'preassoc-rr'
 const CONFIRMED: Record<VsiMode, string> = { preassoc: 'PREASSOCIATED', 'preassoc-rr': 'PREASSOCIATED_RR', assoc: 'ASSOCIATED', deassoc: 'END' };
 const ALIVE = new Set(['PREASSOCIATED', 'PREASSOCIATED_RR', 'ASSOCIATED']);
 
+/** records kept for reuse at most (VdpAnalysis.spare) */
+const SPARE_MAX = 4096;
+
 interface Pending {
   vsi: Vsi;
   mode: VsiMode;
@@ -140,6 +143,12 @@ export class VdpTracker {
    * respWaitDelay is seconds of capture, tens of thousands of requests.
    */
   private deadlines: Pending[] = [];
+  /**
+   * requests answered and past their deadline, for the next ones: a request's record lives
+   * respWaitDelay (long enough to be promoted to the old generation), and a capture has one
+   * per VSI TLV sent, ~100,000 in the replay benchmark's
+   */
+  private spare: Pending[] = [];
   private head = 0;
   private compactAt = 64;
   private firstStationRequestT: number | undefined;
@@ -288,7 +297,10 @@ export class VdpTracker {
     while (this.head < this.deadlines.length && this.deadlines[this.head]!.deadline < t) {
       const p = this.deadlines[this.head++]!;
       const vsi = p.vsi;
-      if (done(p)) continue;
+      if (done(p)) {
+        this.release(p);
+        continue;
+      }
       p.timedOut = true;
       const what = p.kind === 'keepalive' ? 'keep-alive' : 'request';
       this.findings.push(
@@ -300,6 +312,27 @@ export class VdpTracker {
       this.move(vsi, 'END', null, p.deadline, p.kind === 'keepalive' ? 'keepalive-no-response' : 'no-response', `respWaitDelay after frame ${p.frame} expired`);
       vsi.confirmed = undefined;
     }
+  }
+
+  /** `p` has left the deadline list: reusable unless a late response may still pick it (timed out, still pending) */
+  private release(p: Pending): void {
+    if (p.answered && this.spare.length < SPARE_MAX && !p.vsi.pending.includes(p)) this.spare.push(p);
+  }
+
+  private pending(vsi: Vsi, mode: VsiMode, frame: number, t: number, kind: Pending['kind'], deadline: number, sent: EcpduView): Pending {
+    const p = this.spare.pop();
+    if (p === undefined) return { vsi, mode, frame, t, kind, deadline, timedOut: false, answered: false, sent, deliveredBefore: false };
+    p.vsi = vsi;
+    p.mode = mode;
+    p.frame = frame;
+    p.t = t;
+    p.kind = kind;
+    p.deadline = deadline;
+    p.timedOut = false;
+    p.answered = false;
+    p.sent = sent;
+    p.deliveredBefore = false;
+    return p;
   }
 
   private addDeadline(p: Pending): void {
@@ -315,7 +348,11 @@ export class VdpTracker {
   /** drop the entries flush() would skip (that never changes back), keeping the order */
   private compact(): void {
     const live: Pending[] = [];
-    for (let i = this.head; i < this.deadlines.length; i++) if (!done(this.deadlines[i]!)) live.push(this.deadlines[i]!);
+    for (let i = this.head; i < this.deadlines.length; i++) {
+      const p = this.deadlines[i]!;
+      if (!done(p)) live.push(p);
+      else this.release(p);
+    }
     this.deadlines = live;
     this.head = 0;
     this.compactAt = Math.max(64, 2 * live.length);
@@ -372,7 +409,7 @@ export class VdpTracker {
       return NO_TAGS;
     }
     const keepalive = v.confirmed === it.mode && v.state === CONFIRMED[it.mode] && ALIVE.has(v.state);
-    const p: Pending = { vsi: v, mode: it.mode, frame: ev.frame, t: ev.t, kind: keepalive ? 'keepalive' : 'request', deadline: ev.t + timers.respWaitDelayMs, timedOut: false, answered: false, sent, deliveredBefore: false };
+    const p = this.pending(v, it.mode, ev.frame, ev.t, keepalive ? 'keepalive' : 'request', ev.t + timers.respWaitDelayMs, sent);
     v.pending.push(p);
     this.addDeadline(p);
     if (keepalive) {

@@ -80,6 +80,21 @@ function exchange(t: number, sseq: number, bseq: number, mode: VsiMode, vsi: num
 }
 
 describe('replay findings on built captures', () => {
+  it('request records reused after their deadline (the replay keeps answered ones for the next requests) start clean', () => {
+    // VSIs 1..3 answered at once; 20 s later (past respWaitDelay, 15.76 s) VSI 4 is never
+    // answered and VSI 5 only late: their records are the answered ones of 1..3, reused
+    const frames: [number, Uint8Array][] = [...exchange(0, 1, 1, 'assoc', 1), ...exchange(10, 2, 2, 'assoc', 2), ...exchange(20, 3, 3, 'assoc', 3)];
+    frames.push([20_000, vdpFrame(ST, 4, 'assoc', 0, 4)], [20_000.1, ack(BR, 4)]);
+    frames.push([20_010, vdpFrame(ST, 5, 'assoc', 0, 5)], [20_010.1, ack(BR, 5)]);
+    frames.push([40_000, vdpFrame(BR, 4, 'assoc', 0x40, 5)], [40_000.1, ack(ST, 4)]);
+    const r = run(frames);
+    // (1..3 send no keep-alive in these 40 s: a late-keepalive finding each)
+    expect(kinds(r)).toEqual(['1:late-keepalive/warning', '5:late-keepalive/warning', '9:late-keepalive/warning', '13:no-response/warning', '15:no-response/warning', '17:late-response/warning']);
+    expect(r.findings[3]!.message).toContain('VSI 00000000-0000-4000-8000-000000000004');
+    expect(r.findings[5]!.message).toContain('(the station had already given up)');
+    expect(r.vsis.map((v) => v.finalState)).toEqual(['ASSOCIATED', 'ASSOCIATED', 'ASSOCIATED', 'END', 'END']);
+  });
+
   it('a clean assoc / keep-alive / deassoc has no finding and derives every state change', () => {
     const r = run([...exchange(0, 1, 1, 'assoc', 1), ...exchange(10_486, 2, 2, 'assoc', 1), ...exchange(15_000, 3, 3, 'deassoc', 1)]);
     expect(r.findings).toEqual([]);
