@@ -18,7 +18,7 @@ const WAIT: Record<VsiMode, string> = { preassoc: 'PREASSOC_WAIT', 'preassoc-rr'
 const CONFIRMED: Record<VsiMode, string> = { preassoc: 'PREASSOCIATED', 'preassoc-rr': 'PREASSOCIATED_RR', assoc: 'ASSOCIATED', deassoc: 'END' };
 const ALIVE = new Set(['PREASSOCIATED', 'PREASSOCIATED_RR', 'ASSOCIATED']);
 
-/** records kept for reuse at most (VdpAnalysis.spare) */
+/** records kept for reuse at most (VdpTracker.spare) */
 const SPARE_MAX = 4096;
 
 interface Pending {
