@@ -10,7 +10,7 @@
  * respWaitDelay; outcomes are reported for every command; ended VSIs stay readable for a
  * while; state can be exported and restored across restarts.
  */
-import { bytesEqual, toHex, uuidToString } from '../pdu/bytes.js';
+import { toHex, uuidToString } from '../pdu/bytes.js';
 import { encodeVdpEntries, MAX_FILTERS, sameManagerId, tryVdpEntries, VDP_END_TLV_LEN, vdpEntries, vdpEntrySize } from '../pdu/vdp.js';
 import { validateVsi } from '../pdu/validate.js';
 import { PduError } from '../pdu/errors.js';
@@ -387,8 +387,8 @@ export class VdpStationEngine implements EcpUlp {
   private lastManagerId: Uint8Array | undefined;
 
   private sharedManagerId(b: Uint8Array): Uint8Array {
-    const last = this.lastManagerId;
-    if (last && bytesEqual(last, b)) return last;
+    // as the bridge engine's receive does with its lastMgr
+    if (sameManagerId(b, this.lastManagerId)) return this.lastManagerId!;
     // a fresh Buffer and native hex call per command was ~5 % of a burst's API handling
     const hex = toHex(b);
     const known = this.managerIds.get(hex);

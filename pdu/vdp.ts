@@ -4,7 +4,7 @@
  * as in LLDP. ECP hands VDP the frame's padding too, so decoding stops at the first End
  * (type 0) and keeps the rest as `trailer`.
  */
-import { checkRange, inRange, macError, macToString, rangeError, tryMacInto, Writer } from './bytes.js';
+import { bytesEqual, checkRange, inRange, macError, macToString, rangeError, tryMacInto, Writer } from './bytes.js';
 import { PduError } from './errors.js';
 import {
   FILTER_ENTRY_SIZE,
@@ -301,9 +301,7 @@ export function vdpEntrySize(e: VdpEntry, withManagerId = true): number {
 }
 
 function sameId(a: Uint8Array, b: Uint8Array | undefined): boolean {
-  if (!b || a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
+  return b !== undefined && bytesEqual(a, b);
 }
 
 /** octets of the End TLV (type 0, length 0) */

@@ -314,9 +314,12 @@ export class VdpTracker {
     }
   }
 
-  /** `p` has left the deadline list: reusable unless a late response may still pick it (timed out, still pending) */
+  /**
+   * `p` has left the deadline list: reusable once answered (every answer also takes it out of
+   * its VSI's pending list); one that timed out unanswered stays pending for a late response
+   */
   private release(p: Pending): void {
-    if (p.answered && this.spare.length < SPARE_MAX && !p.vsi.pending.includes(p)) this.spare.push(p);
+    if (p.answered && this.spare.length < SPARE_MAX) this.spare.push(p);
   }
 
   private pending(vsi: Vsi, mode: VsiMode, frame: number, t: number, kind: Pending['kind'], deadline: number, sent: EcpduView): Pending {
