@@ -417,8 +417,9 @@ export class VdpBridgeEngine implements EcpUlp {
         this.counters.responsesSent--;
         return;
       case 'startToutKeepAlive':
+        // restarted by every keep-alive: the VSI's one entry, armed again (TimerService.afterCall's reuse)
         t.cancel(rec.toutTimer);
-        rec.toutTimer = t.afterCall(toutKeepAliveMs(this.op), this.toutKa, rec);
+        rec.toutTimer = t.afterCall(toutKeepAliveMs(this.op), this.toutKa, rec, rec.toutTimer);
         return;
       case 'stopTimers':
         t.cancel(rec.toutTimer);

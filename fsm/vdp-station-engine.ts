@@ -20,7 +20,7 @@ import { wanted, type TransitionSink } from './transitions.js';
 import { ByteSlab } from './byte-slab.js';
 import { CompiledMachine } from './compiled.js';
 import { EVB_DEFAULTS, evbTimerMs, respWaitDelayMs, type EcpLower, type EcpUlp, type EvbOperative, type UlpduOut } from './ulp.js';
-import { stationMachine, type StationContext, type StationEffect, type StationEvent, type StationState } from './vdp-station.js';
+import { copyStationContext, stationMachine, type StationContext, type StationEffect, type StationEvent, type StationState } from './vdp-station.js';
 import { checkCommand, responseFiltersMatch, sameFilterList, VdpCommandError, vsiKey, type Outcome, type VsiKey, type VsiWire } from './vsi.js';
 
 export interface StationRecord {
@@ -41,7 +41,6 @@ export interface StationRecord {
   /** whoever awaits the pending command's outcome (undefined: nobody) */
   waiters: ((o: Outcome) => void)[] | undefined;
   lastOutcome: Outcome | undefined;
-  lastOutcomeAt: number;
   /** opaque data of whoever asked (netlink requester, API client) */
   requester: unknown;
   endedAt: number | undefined;
@@ -416,7 +415,6 @@ export class VdpStationEngine implements EcpUlp {
       cmdAt: 0,
       waiters: undefined,
       lastOutcome: undefined,
-      lastOutcomeAt: 0,
       requester: undefined,
       endedAt: undefined,
       deferredMode: undefined,
@@ -432,7 +430,10 @@ export class VdpStationEngine implements EcpUlp {
     const next = STORED.step(rec.state, rec.ctx, event);
     const from = rec.state;
     rec.state = next.value as StationState;
-    rec.ctx = next.context;
+    // Copied into the record's own context object rather than replacing it: a context lives
+    // as long as the state it belongs to (a keep-alive period), so each replaced one was
+    // promoted garbage; nothing else holds a record's context (each record has its own).
+    if (next.context !== rec.ctx) copyStationContext(rec.ctx, next.context);
     if (from !== rec.state) {
       const sink = this.o.onTransition;
       if (wanted(sink, 'vdp-station')) sink({ t: this.o.timers.now(), machine: 'vdp-station', id: this.vsiLabel(rec), from, to: rec.state, reason: rec.ctx.reason });
@@ -481,12 +482,12 @@ export class VdpStationEngine implements EcpUlp {
         rec.queued = false;
         return;
       case 'startKeepAlive':
+        // the VSI's one keep-alive entry, armed again each period (kaDue keeps the fired handle)
         t.cancel(rec.kaTimer);
-        if (this.linkUp) rec.kaTimer = t.afterCall(evbTimerMs(this.op.rka), this.kaDue, rec);
+        if (this.linkUp) rec.kaTimer = t.afterCall(evbTimerMs(this.op.rka), this.kaDue, rec, rec.kaTimer);
         return;
       case 'stopKeepAlive':
         t.cancel(rec.kaTimer);
-        rec.kaTimer = undefined;
         return;
       case 'adoptFilters':
         // the decoded entries are this engine's own (nothing else holds the decoded response).
@@ -501,7 +502,14 @@ export class VdpStationEngine implements EcpUlp {
         const code = rec.ctx.status & 0x0f;
         if (code !== 0) return this.outcome(rec, { kind: 'bridge-error', mode: rec.ctx.mode, reason: code, keep: (rec.ctx.status & 0x20) !== 0, hard: (rec.ctx.status & 0x10) !== 0, status: rec.ctx.status });
         // the record's list is replaced, never changed in place, so the outcome can share it
-        return this.outcome(rec, { kind: 'success', mode: rec.ctx.mode === 'deassoc' ? 'deassoc' : (rec.ctx.confirmed ?? rec.ctx.mode), filters: rec.wire.filters, latencyMs: t.now() - rec.cmdAt });
+        const mode = rec.ctx.mode === 'deassoc' ? 'deassoc' : (rec.ctx.confirmed ?? rec.ctx.mode);
+        const last = rec.lastOutcome;
+        // A keep-alive's answer that confirms what the last success said (same mode, same
+        // list) is that outcome again: it keeps the command's latency (the time since the
+        // command means nothing for a keep-alive), and 10,000 VSIs do not each leave a
+        // promoted outcome object behind every keep-alive period.
+        if (!rec.pendingCmd && last !== undefined && last.kind === 'success' && last.mode === mode && last.filters === rec.wire.filters) return this.outcome(rec, last);
+        return this.outcome(rec, { kind: 'success', mode, filters: rec.wire.filters, latencyMs: t.now() - rec.cmdAt });
       }
       case 'outcomeError': {
         const s = rec.ctx.status;
@@ -522,7 +530,6 @@ export class VdpStationEngine implements EcpUlp {
 
   private outcome(rec: StationRecord, o: Outcome, solicited = rec.pendingCmd): void {
     rec.lastOutcome = o;
-    rec.lastOutcomeAt = this.o.timers.now();
     this.counters.outcomes[o.kind] = (this.counters.outcomes[o.kind] ?? 0) + 1;
     if (solicited) {
       rec.pendingCmd = false;
@@ -568,7 +575,7 @@ export class VdpStationEngine implements EcpUlp {
 
   // timer callbacks shared by every VSI (the record is the timer's argument)
   private readonly kaDue = (rec: StationRecord): void => {
-    rec.kaTimer = undefined;
+    // rec.kaTimer stays: a fired handle is inert (cancel ignores it) and is armed again by startKeepAlive
     this.dispatch(rec, { type: 'KA_DUE' });
   };
 

@@ -32,6 +32,14 @@ export interface StationContext {
   reason: string;
 }
 
+/** Every field of `from` written into `to` (the engine keeps one context object per record). */
+export function copyStationContext(to: StationContext, from: StationContext): void {
+  to.mode = from.mode;
+  to.confirmed = from.confirmed;
+  to.status = from.status;
+  to.reason = from.reason;
+}
+
 export type StationEvent =
   | { type: 'CMD'; mode: VsiMode }
   /** a response TLV for this VSI; `filtersOk` = the returned filters match the request (§4.6) */

@@ -6,6 +6,7 @@
 import { chmodSync, mkdirSync, rmSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
+import { turnBudget } from '../io/turn-budget.js';
 import { ApiError, MAX_REQUEST_LINE, parseRequestLine, RawJson, type ApiRequest, type ApiResponse } from './protocol.js';
 
 export interface ApiHandler {
@@ -94,9 +95,11 @@ export class ApiServer {
     };
     const drainSlice = (t0: number): void => {
       draining = false;
+      const turn = turnBudget();
+      turn.begin();
       let nl: number;
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        if (performance.now() - t0 > SLICE_MS) {
+      for (let n = 0; (nl = buf.indexOf('\n')) >= 0; n++) {
+        if (n > 0 && (performance.now() - t0 > SLICE_MS || turn.over())) {
           draining = true;
           sock.pause();
           setImmediate(() => {

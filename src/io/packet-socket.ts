@@ -6,6 +6,7 @@
  * dropped. Reads happen on the main thread when the reactor says the socket is readable.
  */
 import { readFileSync } from 'node:fs';
+import { turnBudget } from './turn-budget.js';
 import { macToBytes, macToString } from '../../pdu/bytes.js';
 import {
   AF_PACKET,
@@ -165,8 +166,10 @@ export class PacketSocket {
    */
   private drain(): void {
     const t0 = performance.now();
+    const turn = turnBudget();
+    turn.begin();
     for (let n = 0; n < 4096 && !this.closed; n++) {
-      if (n > 0 && performance.now() - t0 > DRAIN_SLICE_MS) return;
+      if (n > 0 && (performance.now() - t0 > DRAIN_SLICE_MS || turn.over())) return;
       this.alen[0] = 20;
       const rc = Number(libc.recvfrom(this.fd, this.buf, this.buf.length, MSG_DONTWAIT, this.addr, this.alen));
       if (rc < 0) {

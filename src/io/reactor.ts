@@ -13,6 +13,7 @@
  */
 import { RealTimers } from '../../fsm/timers.js';
 import { check, EAGAIN, errno, libc, O_CLOEXEC, O_NONBLOCK, POLLIN } from './libc.js';
+import { turnBudget } from './turn-budget.js';
 
 export interface Watched {
   fd: number;
@@ -201,5 +202,5 @@ const LATE_TURN_READ_MS = 50;
  * a turn whose timers fire late (the process was stopped or starved) reads the sockets first.
  */
 export function reactorTimers(): RealTimers {
-  return new RealTimers({ inputFirst: () => reactor().drainNow(LATE_TURN_READ_MS) });
+  return new RealTimers({ inputFirst: () => reactor().drainNow(LATE_TURN_READ_MS), share: turnBudget() });
 }
