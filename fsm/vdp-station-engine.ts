@@ -18,6 +18,7 @@ import { VDP_STATUS_RESPONSE, type FilterEntry, type VdpEntry, type VdpUlpdu, ty
 import { againIfLate, type TimerHandle, type TimerService } from './timers.js';
 import { wanted, type TransitionSink } from './transitions.js';
 import { ByteSlab } from './byte-slab.js';
+import { DueQueue } from './due-queue.js';
 import { CompiledMachine } from './compiled.js';
 import { EVB_DEFAULTS, evbTimerMs, respWaitDelayMs, type EcpLower, type EcpUlp, type EvbOperative, type UlpduOut } from './ulp.js';
 import { copyStationContext, stationMachine, type StationContext, type StationEffect, type StationEvent, type StationState } from './vdp-station.js';
@@ -30,7 +31,8 @@ export interface StationRecord {
   ctx: StationContext;
   respTimer: TimerHandle | undefined;
   resendTimer: TimerHandle | undefined;
-  kaTimer: TimerHandle | undefined;
+  /** the generation of the VSI's keep-alive deadline in the engine's DueQueue (kaQueue) */
+  dueGen: number;
   resends: number;
   /** an ECPDU carrying the current request was acknowledged by the peer's ECP */
   ecpAcked: boolean;
@@ -197,7 +199,11 @@ export class VdpStationEngine implements EcpUlp {
   private returned: FilterEntry[] | undefined;
   private returnedFor: StationRecord | undefined;
 
+  /** every associated VSI's next keep-alive: deadlines set in the order they fall due (one period after an answer) */
+  private readonly kaQueue: DueQueue<StationRecord>;
+
   constructor(private readonly o: StationEngineOptions) {
+    this.kaQueue = new DueQueue<StationRecord>(o.timers, (rec) => this.dispatch(rec, { type: 'KA_DUE' }));
     this.maxPerEcpdu = o.maxTlvsPerEcpdu && o.maxTlvsPerEcpdu > 0 ? o.maxTlvsPerEcpdu : MAX_PACK;
     this.packLimit = this.maxPerEcpdu;
   }
@@ -259,8 +265,8 @@ export class VdpStationEngine implements EcpUlp {
     for (const r of this.recs.values()) {
       this.o.timers.cancel(r.respTimer);
       this.o.timers.cancel(r.resendTimer);
-      this.o.timers.cancel(r.kaTimer);
-      r.respTimer = r.resendTimer = r.kaTimer = undefined;
+      this.kaQueue.cancel(r);
+      r.respTimer = r.resendTimer = undefined;
     }
   }
 
@@ -407,7 +413,7 @@ export class VdpStationEngine implements EcpUlp {
       ctx: { mode, confirmed: null, status: -1, reason: 'created' },
       respTimer: undefined,
       resendTimer: undefined,
-      kaTimer: undefined,
+      dueGen: 0,
       resends: 0,
       ecpAcked: false,
       queued: false,
@@ -482,12 +488,11 @@ export class VdpStationEngine implements EcpUlp {
         rec.queued = false;
         return;
       case 'startKeepAlive':
-        // the VSI's one keep-alive entry, armed again each period (kaDue keeps the fired handle)
-        t.cancel(rec.kaTimer);
-        if (this.linkUp) rec.kaTimer = t.afterCall(evbTimerMs(this.op.rka), this.kaDue, rec, rec.kaTimer);
+        if (this.linkUp) this.kaQueue.schedule(rec, evbTimerMs(this.op.rka));
+        else this.kaQueue.cancel(rec);
         return;
       case 'stopKeepAlive':
-        t.cancel(rec.kaTimer);
+        this.kaQueue.cancel(rec);
         return;
       case 'adoptFilters':
         // the decoded entries are this engine's own (nothing else holds the decoded response).
@@ -574,10 +579,7 @@ export class VdpStationEngine implements EcpUlp {
   }
 
   // timer callbacks shared by every VSI (the record is the timer's argument)
-  private readonly kaDue = (rec: StationRecord): void => {
-    // rec.kaTimer stays: a fired handle is inert (cancel ignores it) and is armed again by startKeepAlive
-    this.dispatch(rec, { type: 'KA_DUE' });
-  };
+
 
   private readonly respTimeout = (rec: StationRecord): void => {
     // fired late: this station could not hear for that long, so it waits as long again (lateBy says why)
@@ -606,8 +608,8 @@ export class VdpStationEngine implements EcpUlp {
     const t = this.o.timers;
     t.cancel(rec.respTimer);
     t.cancel(rec.resendTimer);
-    t.cancel(rec.kaTimer);
-    rec.respTimer = rec.resendTimer = rec.kaTimer = undefined;
+    this.kaQueue.cancel(rec);
+    rec.respTimer = rec.resendTimer = undefined;
     this.queue.delete(rec);
     rec.queued = false;
     rec.endedAt = t.now();

@@ -1,7 +1,7 @@
 /**
  * An associated VSI's keep-alives leave nothing new behind in its record: the same context
- * object, the same keep-alive timer entry, and (while the bridge confirms the same mode and
- * list) the same outcome. Each of these lives a keep-alive period, long enough to be
+ * object and (while the bridge confirms the same mode and list) the same outcome; its
+ * keep-alive deadline is a slot in the engine's DueQueue, not a timer entry of its own. Each of these lives a keep-alive period, long enough to be
  * promoted, so a new one per period was old-generation garbage at 10,000 VSIs.
  */
 import { describe, expect, it } from 'vitest';
@@ -35,14 +35,12 @@ describe('timer entries armed again', () => {
 });
 
 describe('keep-alive steady state', () => {
-  it('keep-alives keep the record’s context, timer entry and outcome objects', () => {
+  it('keep-alives keep the record’s context and outcome objects', () => {
     const b = new BackToBack({}).start();
     const rec = b.station.command('assoc', testVsi(7)).record;
     b.runUntil(() => rec.state === 'ASSOCIATED', 5000);
     const ctx = rec.ctx;
-    const ka = rec.kaTimer;
     const outcome = rec.lastOutcome;
-    expect(ka).toBeDefined();
     expect(outcome?.kind).toBe('success');
     const latency = outcome?.kind === 'success' ? outcome.latencyMs : -1;
     const sent = b.station.counters.keepAlives;
@@ -52,7 +50,6 @@ describe('keep-alive steady state', () => {
     expect(rec.state).toBe('ASSOCIATED');
     expect(rec.ctx).toBe(ctx);
     expect(rec.ctx.reason).toBe('keepalive-acknowledged');
-    expect(rec.kaTimer).toBe(ka);
     expect(rec.lastOutcome).toBe(outcome);
     // the command's latency, not the time since the command
     expect(outcome?.kind === 'success' ? outcome.latencyMs : -1).toBe(latency);
@@ -68,6 +65,24 @@ describe('keep-alive steady state', () => {
     b.runUntil(() => rec.state === 'ASSOCIATED', 5000);
     expect(rec.lastOutcome).not.toBe(first);
     expect(rec.lastOutcome).toMatchObject({ kind: 'success', mode: 'assoc' });
+  });
+});
+
+describe('keep-alive deadlines', () => {
+  it('many associated VSIs hold one timer entry for their keep-alives, and each still sends them', () => {
+    const b = new BackToBack({}).start();
+    const idle = b.timers.pending; // LLDP and ECP timers of the two ports
+    const recs = Array.from({ length: 50 }, (_, i) => b.station.command('assoc', testVsi(100 + i)).record);
+    b.runUntil(() => recs.every((r) => r.state === 'ASSOCIATED'), 5000);
+    b.advance(100); // the last answers' ECP acknowledgements
+    // one entry for the keep-alive queue, not one per VSI (the bridge keeps its own per VSI)
+    const perVsi = b.timers.pending - idle - 50;
+    expect(perVsi).toBeLessThanOrEqual(2);
+    const sent = b.station.counters.keepAlives;
+    const ka = evbTimerMs(b.stationPort.operative.rka);
+    b.advance(3 * ka + 100);
+    expect(b.station.counters.keepAlives - sent).toBeGreaterThanOrEqual(3 * 50);
+    expect(recs.every((r) => r.state === 'ASSOCIATED')).toBe(true);
   });
 });
 
