@@ -22,8 +22,9 @@ export interface TimerService {
    * run `fn(arg)` once after `delayMs`: one shared function for many timers (a VSI's
    * keep-alive, say) instead of a closure per timer. `reuse`: a handle of this service that
    * has fired or was cancelled, armed again instead of a new one (the caller must hold no
-   * other use for it): a VSI's keep-alive timer lives one keep-alive period, long enough to
-   * be promoted, so a new entry each period was old-generation garbage at 10,000 VSIs.
+   * other use for it): a bridge's toutKeepAlive per VSI, restarted by every keep-alive, lives
+   * one period, long enough to be promoted, so a new entry each time was old-generation
+   * garbage at 10,000 VSIs. (The station keeps its keep-alive deadlines in a DueQueue.)
    */
   afterCall<A>(delayMs: number, fn: (arg: A) => void, arg: A, reuse?: TimerHandle): TimerHandle;
   /** idempotent; a fired or already cancelled handle is ignored */
