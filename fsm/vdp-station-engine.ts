@@ -579,8 +579,6 @@ export class VdpStationEngine implements EcpUlp {
   }
 
   // timer callbacks shared by every VSI (the record is the timer's argument)
-
-
   private readonly respTimeout = (rec: StationRecord): void => {
     // fired late: this station could not hear for that long, so it waits as long again (lateBy says why)
     rec.respTimer = againIfLate(this.o.timers, rec.respTimer, this.respTimeoutFinal, rec);
