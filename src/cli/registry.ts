@@ -36,11 +36,13 @@ export const COMMAND_MODULES: readonly CommandModule[] = [
 
 /**
  * The registrations a command line needs: when its first argument names a subcommand, that
- * subcommand's module only; otherwise (top-level help, `help CMD`, an option, an unknown
+ * subcommand's module only; for `-V`/`--version` alone none; otherwise (top-level help, `help CMD`, an option, an unknown
  * command and the suggestions for it) every module, in help order, so the output is the same.
  */
 export async function registrationsFor(argv: readonly string[]): Promise<Register[]> {
   const name = argv[2];
+  // the version is the program's own: no subcommand is needed to print it
+  if (argv.length === 3 && (name === '-V' || name === '--version')) return [];
   const one = name === undefined ? undefined : COMMAND_MODULES.find((m) => m.names.includes(name));
   if (one) return one.load();
   const all: Register[] = [];

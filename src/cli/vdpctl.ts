@@ -1,10 +1,13 @@
-#!/usr/bin/env -S GLIBC_TUNABLES=glibc.malloc.hugetlb=1 node
+#!/usr/bin/env -S -u NODE_EXTRA_CA_CERTS GLIBC_TUNABLES=glibc.malloc.hugetlb=1 node
 /** vdpctl: client and tools for vdpd. Each subcommand lives in src/cli/commands/; only the one run is loaded (registry.ts). */
 // The `#!` line's GLIBC_TUNABLES: glibc asks the kernel for transparent huge pages for what it
 // maps (madvise; a kernel set to `never` ignores it). `vdpctl replay` reads a whole capture
 // and writes megabytes of output through malloc'ed memory: on a VM where each new 4 KiB page
 // costs ~11 µs, a cold replay of 100,000 frames took ~3,000 fewer page faults, ~8 % less time
 // (BENCHMARKS.md, replay-vs-tshark).
+// `-u NODE_EXTRA_CA_CERTS`: Node reads and parses that certificate file before it runs any
+// script (a system bundle: ~45 ms here, a third of a small replay), and vdpctl never opens a
+// TLS connection (its client talks to vdpd's Unix socket).
 import { Command } from 'commander';
 import { registrationsFor } from './registry.js';
 

@@ -1,7 +1,14 @@
 /** vdpctl loads only the module of the subcommand run: the name table must match what each module registers. */
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { COMMAND_MODULES, registrationsFor } from '../../../src/cli/registry.js';
+
+const ROOT = join(import.meta.dirname, '..', '..', '..');
+const CLI = join(ROOT, 'dist', 'src', 'cli', 'vdpctl.js');
+const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 
 describe('vdpctl command registry', () => {
   it('each module registers exactly the names listed for it', async () => {
@@ -12,7 +19,7 @@ describe('vdpctl command registry', () => {
     }
   });
 
-  it('a named subcommand loads its module only; anything else loads all, in order', async () => {
+  it('a named subcommand loads its module only; the version alone none; anything else loads all, in order', async () => {
     const names = async (argv: string[]): Promise<string[]> => {
       const program = new Command();
       for (const register of await registrationsFor(argv)) register(program);
@@ -21,6 +28,15 @@ describe('vdpctl command registry', () => {
     expect(await names(['node', 'vdpctl', 'replay', 'x.pcap'])).toEqual(['replay']);
     expect(await names(['node', 'vdpctl', 'nl-raw', '00'])).toEqual(['iov', 'nl-raw']);
     const all = COMMAND_MODULES.flatMap((m) => m.names);
-    for (const argv of [[], ['--help'], ['help', 'replay'], ['nosuch'], ['-V']]) expect(await names(['node', 'vdpctl', ...argv])).toEqual(all);
+    for (const argv of [[], ['--help'], ['help', 'replay'], ['nosuch'], ['-V', 'replay']]) expect(await names(['node', 'vdpctl', ...argv])).toEqual(all);
+    for (const argv of [['-V'], ['--version']]) expect(await names(['node', 'vdpctl', ...argv])).toEqual([]);
   }, 60_000);
+
+  it('vdpctl --version prints the version (with no subcommand loaded)', () => {
+    for (const flag of ['-V', '--version']) {
+      const r = spawnSync(CLI, [flag], { encoding: 'utf8' });
+      expect(r.status).toBe(0);
+      expect(r.stdout.trim()).toBe(VERSION);
+    }
+  });
 });

@@ -32,8 +32,21 @@ const cap = (n: string): string => join(CAPTURES, n);
 describe('vdpctl replay', () => {
   it('vdpctl is an executable whose #! line asks glibc for huge pages (fewer page faults reading a capture)', () => {
     const first = readFileSync(CLI, 'utf8').split('\n')[0];
-    expect(first).toBe('#!/usr/bin/env -S GLIBC_TUNABLES=glibc.malloc.hugetlb=1 node');
+    expect(first).toBe('#!/usr/bin/env -S -u NODE_EXTRA_CA_CERTS GLIBC_TUNABLES=glibc.malloc.hugetlb=1 node');
     expect(statSync(CLI).mode & 0o111).toBe(0o111);
+  });
+
+  it('vdpctl does not load NODE_EXTRA_CA_CERTS (Node parses that file before any script runs; vdpctl uses no TLS)', () => {
+    // Node warns on stderr when the file it was told to load is missing: no warning, not loaded
+    const r = spawnSync(CLI, ['replay', '--json', cap('lldpad-evb22-negotiation.pcap')], {
+      encoding: 'utf8',
+      env: { ...process.env, NODE_EXTRA_CA_CERTS: '/nonexistent/vdpd-test-ca.pem' },
+    });
+    expect(r.status).toBe(0);
+    expect(r.stderr).not.toMatch(/extra certs/i);
+    // the same file run by plain node does warn, so the check above can fail
+    const plain = spawnSync(process.execPath, ['-e', '0'], { encoding: 'utf8', env: { ...process.env, NODE_EXTRA_CA_CERTS: '/nonexistent/vdpd-test-ca.pem' } });
+    expect(plain.stderr).toMatch(/extra certs/i);
   });
 
   it('--json prints the golden report', () => {
