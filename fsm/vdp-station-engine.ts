@@ -838,13 +838,20 @@ export class VdpStationEngine implements EcpUlp {
    */
   *exportStateChunks(size = 250): Generator<PersistedVsi[]> {
     let out: PersistedVsi[] = [];
+    // the records share a few Manager ID arrays (sharedManagerId): one hex text per array
+    let mgr: Uint8Array | undefined;
+    let mgrHex = '';
     for (const r of this.recs.values()) {
       const deferred = r.deferredMode;
       if (deferred === undefined && (r.state === 'END' || r.state === 'INIT')) continue;
       const mode = deferred ?? (r.pendingCmd ? r.ctx.mode : (r.ctx.confirmed ?? r.ctx.mode));
       if (mode === 'deassoc') continue;
+      if (r.wire.managerId !== mgr) {
+        mgr = r.wire.managerId;
+        mgrHex = toHex(mgr);
+      }
       const p: PersistedVsi = {
-        managerId: toHex(r.wire.managerId),
+        managerId: mgrHex,
         typeId: r.wire.typeId,
         typeVersion: r.wire.typeVersion,
         vsiidFormat: r.wire.vsiidFormat,

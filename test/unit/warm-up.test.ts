@@ -8,6 +8,11 @@ describe('start-up warm-up (src/daemon/warm-up.ts)', () => {
     expect(r.wallMs).toBeGreaterThan(0);
   });
 
+  it('holds a batch of VSIs at a time and no record afterwards (its memory is a batch\'s, then nothing)', () => {
+    const r = warmUp(2500, 60_000);
+    expect(r).toMatchObject({ vsis: 2500, associated: 2500, deassociated: 2500, maxAssociated: 1000, held: 0 });
+  });
+
   it('stops once its budget is spent, whatever is left', () => {
     // a budget of 0 ms ends each phase after its first timer step: far from 20,000 VSIs
     const r = warmUp(20_000, 0);
