@@ -1,4 +1,4 @@
-#!/usr/bin/env -S MALLOC_ARENA_MAX=2 node --max-semi-space-size=2 --expose-gc
+#!/usr/bin/env -S MALLOC_ARENA_MAX=2 node --max-semi-space-size=2 --expose-gc --no-turbo-inlining
 /** vdpd — the IEEE 802.1Qbg VDP daemon. */
 import { Command } from 'commander';
 import { ConfigError, loadConfig } from '../config.js';

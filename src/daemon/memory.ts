@@ -31,8 +31,17 @@
 import { GcPauses } from './gc-pauses.js';
 import { getHeapStatistics } from 'node:v8';
 
-/** Node flags the daemon runs with (its `#!` line; the lab starts it with these too). */
-export const DAEMON_NODE_FLAGS = ['--max-semi-space-size=2', '--expose-gc'] as const;
+/**
+ * Node flags the daemon runs with (its `#!` line; the lab starts it with these too). One is
+ * not about memory: `--no-turbo-inlining`. A fresh daemon's first burst (a host's boot, a
+ * restart re-associating its state file) is also when V8 optimises its hot code, on the
+ * same cores as the burst; without inlining each optimising compilation is a fraction of
+ * the work. Fresh 10,000-VSI bursts vdpd ↔ vdpd (both daemons with the flag or without it,
+ * five pairs in turn, 2026-12-02): 780–961 ms against 916–1,109, each pair won, station CPU
+ * ~150–220 ms less; in service and in the 60 s of keep-alives after, within the noise
+ * (BENCHMARKS.md, vs-lldpad).
+ */
+export const DAEMON_NODE_FLAGS = ['--max-semi-space-size=2', '--expose-gc', '--no-turbo-inlining'] as const;
 
 /** Environment the daemon runs with (its `#!` line; the lab starts it with this too, unless the caller's environment sets it). */
 export const DAEMON_ENV = { MALLOC_ARENA_MAX: '2' } as const;

@@ -10,6 +10,7 @@ import { readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiClient } from '../../src/api/client.js';
+import { DAEMON_NODE_FLAGS } from '../../src/daemon/memory.js';
 import { nsExec, VethLab } from '../../src/lab/netns.js';
 import { VDPCTL, VdpdProc } from '../../src/lab/vdpd-proc.js';
 import { encodeLibvirtGetLink, encodeLibvirtSetLink } from '../../netlink/port-request.js';
@@ -119,6 +120,9 @@ describe('netlink: how libvirt and lldpad tools find vdpd', () => {
   it('runs with the daemon environment (at most two malloc arenas), as its #! line sets it', () => {
     const env = readFileSync(`/proc/${station.proc!.pid}/environ`, 'utf8').split('\0');
     expect(env).toContain('MALLOC_ARENA_MAX=2');
+    // and Node's flags: a small young generation, gc(), optimising without inlining
+    const argv = readFileSync(`/proc/${station.proc!.pid}/cmdline`, 'utf8').split('\0');
+    for (const f of DAEMON_NODE_FLAGS) expect(argv).toContain(f);
   });
 
   it('measures its event-loop delay with the configured period (every sample of the default 10 ms one is ≥ 10 ms)', async () => {
