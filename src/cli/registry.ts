@@ -36,8 +36,9 @@ export const COMMAND_MODULES: readonly CommandModule[] = [
 
 /**
  * The registrations a command line needs: when its first argument names a subcommand, that
- * subcommand's module only; for `-V`/`--version` alone none; otherwise (top-level help, `help CMD`, an option, an unknown
- * command and the suggestions for it) every module, in help order, so the output is the same.
+ * subcommand's module only; for `-V`/`--version` alone, none; otherwise (top-level help,
+ * `help CMD`, an option, an unknown command and the suggestions for it) every module, in
+ * help order, so the output is the same.
  */
 export async function registrationsFor(argv: readonly string[]): Promise<Register[]> {
   const name = argv[2];
