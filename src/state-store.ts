@@ -171,22 +171,17 @@ export class StateWriter {
           for (;;) {
             const t = performance.now();
             const next = it.next();
-            if (next.done) {
-              cpu += performance.now() - t;
-              break;
+            let part: Buffer | undefined;
+            if (!next.done && next.value.length > 0) {
+              // the chunk's array brackets become the separator before it (or nothing) and nothing
+              const b = Buffer.from(JSON.stringify(next.value));
+              if (!first) b[0] = 0x2c; // ','
+              part = b.subarray(first ? 1 : 0, b.length - 1);
+              first = false;
             }
-            const chunk = next.value;
-            if (chunk.length === 0) {
-              cpu += performance.now() - t;
-              continue;
-            }
-            // the chunk's array brackets become the separator before it (or nothing) and nothing
-            const b = Buffer.from(JSON.stringify(chunk));
-            if (!first) b[0] = 0x2c; // ','
-            const part = b.subarray(first ? 1 : 0, b.length - 1);
-            first = false;
             cpu += performance.now() - t;
-            await writeAll(fh, part);
+            if (next.done) break;
+            if (part) await writeAll(fh, part);
           }
           await writeAll(fh, ']');
         }

@@ -19,7 +19,7 @@ import type { Logger } from '../log.js';
 import { captureBaseName, PcapWriter } from '../pcap/file.js';
 import { readState, StateWriter } from '../state-store.js';
 import { jsonArrayInSlices } from '../json-slices.js';
-import { exposedGc, MemoryTrim, observeMajorGc } from './memory.js';
+import { exposedGc, MemoryTrim } from './memory.js';
 import { warmUp, type WarmUpReport } from './warm-up.js';
 import { GcPauses } from './gc-pauses.js';
 import { libc } from '../io/libc.js';
@@ -33,8 +33,6 @@ import { NetlinkService } from './netlink-service.js';
 
 /** the warm-up (warm-up.ts) stops once it has taken this long, however many VSIs it has done */
 const WARM_UP_BUDGET_MS = 1500;
-/** how long start-up waits for the collection after the warm-up */
-const WARM_UP_SETTLE_MS = 2000;
 
 export interface DaemonOptions {
   captureDir?: string;
@@ -121,38 +119,6 @@ export class Daemon implements ApiHandler {
     { wants: (m: MachineKind): boolean => this.watchers.size > 0 || this.log.isLevelEnabled(transitionLevel(m)) },
   );
 
-  /**
-   * The warm-up's garbage collected and its pages given back before the daemon serves: a
-   * full collection, then a memory-reducing one (incremental: the loop turns while it runs;
-   * nothing else runs yet) that shrinks the young generation and compacts, then malloc_trim
-   * for what V8's compiler threads freed. Kept, the ~12–18 MB the warm-up grew (4,000 VSIs)
-   * were heap pages the first burst reused: VSI memory that a baseline taken after the
-   * warm-up would not have shown. What stays (~1–4 MB) is the compiled code, its feedback and
-   * the optimising compiler's own pages of the node binary (BENCHMARKS.md, vs-lldpad).
-   */
-  private async afterWarmUp(): Promise<void> {
-    // collect first: the incremental collection asked for below may otherwise be one that
-    // was already under way, which ends before the warm-up's garbage is even marked
-    exposedGc()?.();
-    const reduce = v8MemoryPressure();
-    if (reduce) {
-      await new Promise<void>((done) => {
-        const off = observeMajorGc(() => {
-          off();
-          clearTimeout(giveUp);
-          done();
-        });
-        // the collection is asked for, not promised: do not wait for ever
-        const giveUp = setTimeout(() => {
-          off();
-          done();
-        }, WARM_UP_SETTLE_MS);
-        reduce();
-      });
-    }
-    libc.malloc_trim(0);
-  }
-
   async start(): Promise<void> {
     // first of all: the kernel auto-binds a process's first unbound netlink socket to
     // port = pid, so ours must exist before anything else could open one
@@ -161,7 +127,15 @@ export class Daemon implements ApiHandler {
     if (this.cfg.warmUpVsis > 0) {
       const rssBefore = process.memoryUsage.rss();
       const w = warmUp(this.cfg.warmUpVsis, WARM_UP_BUDGET_MS);
-      await this.afterWarmUp();
+      // Its garbage collected and its pages given back before the daemon serves: a full
+      // collection, then the one a burst's end asks for (memory-reducing: it shrinks the young
+      // generation and compacts; then malloc_trim for what V8's compiler threads freed). Kept,
+      // the ~12–18 MB the warm-up grew (4,000 VSIs) were heap pages the first burst reused:
+      // VSI memory that a baseline taken after the warm-up would not have shown. What stays
+      // (~1–4 MB) is the compiled code, its feedback and the optimising compiler's own pages
+      // of the node binary (BENCHMARKS.md, vs-lldpad).
+      exposedGc()?.();
+      await this.memory.collectNow();
       this.warmUpReport = { ...w, rssBeforeBytes: rssBefore, rssAfterBytes: process.memoryUsage.rss() };
       this.log.info({ ...this.warmUpReport, wallMs: Math.round(w.wallMs) }, `warm-up: ${w.associated} VSIs associated and ${w.deassociated} de-associated in memory in ${w.wallMs.toFixed(0)} ms`);
     }

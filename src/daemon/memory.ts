@@ -129,6 +129,8 @@ export class MemoryTrim {
   /** a collection asked for and not yet seen to end: its end releases native memory */
   private waiting: NodeJS.Timeout | undefined;
   private releasing = false;
+  /** callers of collectNow waiting for the next native release to finish */
+  private afterRelease: (() => void)[] = [];
   private readonly unobserve: (() => void) | undefined;
 
   constructor(private readonly o: MemoryTrimOptions) {
@@ -209,17 +211,38 @@ export class MemoryTrim {
 
   private release(): void {
     const r = this.o.releaseNative;
-    if (!r || this.releasing) return;
+    if (!r) return this.released();
+    if (this.releasing) return; // its end answers collectNow's callers too
     this.releasing = true;
     const t0 = performance.now();
     const done = () => {
       this.releasing = false;
       this.nativeReleases++;
       this.lastNativeMs = performance.now() - t0;
+      this.released();
     };
     const p = r();
     if (p) void p.then(done, done);
     else done();
+  }
+
+  private released(): void {
+    const waiting = this.afterRelease;
+    this.afterRelease = [];
+    for (const done of waiting) done();
+  }
+
+  /**
+   * The collection a burst's end asks for, now (the daemon after its start-up warm-up):
+   * resolves once native memory has been released after it, or once the wait for the
+   * collection's end ran out (gcWaitMs); at once without a collector.
+   */
+  collectNow(): Promise<void> {
+    if (!this.collector()) return Promise.resolve();
+    return new Promise((done) => {
+      this.afterRelease.push(done);
+      this.trim();
+    });
   }
 
   /** a VSI changed (command, answer, end): called for every change, so it only counts */

@@ -10,7 +10,7 @@
  * warm-up moves before the daemon is ready. Nothing of it is kept: its engines, timers and
  * VSIs are private to this function, its VSIs go BATCH at a time and each record is reaped
  * as soon as it ends, and the daemon collects the garbage and gives the pages back before
- * it serves (daemon.ts afterWarmUp). An option (`warmUpVsis`, off by default): ~0.4–0.5 s
+ * it serves (daemon.ts start, MemoryTrim.collectNow). An option (`warmUpVsis`, off by default): ~0.4–0.5 s
  * of start-up for ~0.1 s off that burst (BENCHMARKS.md, vs-lldpad, "Start-up warm-up").
  */
 import { BackToBack, simVsi } from '../../fsm/sim/b2b.js';

@@ -187,6 +187,35 @@ describe('memory trim after bursts', () => {
     d.t.stop();
   });
 
+  it('collectNow (after the start-up warm-up): resolves once the collection has ended and native memory is released, or its wait ran out', async () => {
+    const MiB = 2 ** 20;
+    const d = driven({ reduce: true, heap: () => 20 * MiB, checkMs: 0 });
+    let settled = false;
+    const p = d.t.collectNow().then(() => void (settled = true));
+    await sleep(20);
+    expect(d.calls).toEqual(['reduce']);
+    expect(settled).toBe(false); // the collection runs in steps: not yet
+    d.gcEnded();
+    await p;
+    expect(d.calls).toEqual(['reduce', 'native']);
+    expect(d.t.trims).toBe(1);
+    d.t.stop();
+    // an end never seen: released and resolved after gcWaitMs
+    const late = driven({ reduce: true, heap: () => 20 * MiB, checkMs: 0, gcWaitMs: 30 });
+    await late.t.collectNow();
+    expect(late.calls).toEqual(['reduce', 'native']);
+    expect(late.t.gcWaitTimeouts).toBe(1);
+    late.t.stop();
+    // gc() is done when it returns; with no native release the promise still resolves
+    const calls: string[] = [];
+    const plain = new MemoryTrim({ gc: () => void calls.push('gc'), checkMs: 0 });
+    await plain.collectNow();
+    expect(calls).toEqual(['gc']);
+    plain.stop();
+    // nothing to collect with: resolves at once
+    await new MemoryTrim({ gc: undefined, checkMs: 0 }).collectNow();
+  });
+
   it('checks hold off while a burst is on: its end collects', async () => {
     const MiB = 2 ** 20;
     let heap = 1 * MiB;

@@ -87,6 +87,27 @@ describe('state file', () => {
     expect(readdirSync(d)).toEqual(['state.json']);
   });
 
+  it('a write\'s loop time counts the making of its chunks (the engine builds records when asked), so writes are spaced by it', async () => {
+    const path = join(tmp(), 'state.json');
+    // each chunk takes ~10 ms to make and almost nothing to serialise
+    function* slow(): Generator<unknown[]> {
+      for (let c = 0; c < 3; c++) {
+        const until = performance.now() + 10;
+        while (performance.now() < until);
+        yield [{ c }];
+      }
+    }
+    const w = new StateWriter(path, () => [['eth0', slow()]], (e) => {
+      throw e;
+    }, 1);
+    w.markDirty();
+    await new Promise((r) => setTimeout(r, 20));
+    await w.idle();
+    expect(w.writes).toBe(1);
+    expect(w.lastWriteMs).toBeGreaterThanOrEqual(30);
+    expect((readState(path)!.interfaces['eth0'] as unknown[]).length).toBe(3);
+  });
+
   it('a change during a write is written by the next one; a failing write is counted and leaves no temp file', async () => {
     const d = tmp();
     const path = join(d, 'state.json');
