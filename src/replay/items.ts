@@ -57,26 +57,55 @@ export class VsiKeys {
   }
 }
 
-/** A VDP22 VSI TLV with the text of the Manager ID that applies to it. */
-export function vsiItem(t: VsiTlv, managerId: string, keys: VsiKeys): VdpItem {
-  const s = t.status;
+/** What a VSI TLV says but for its status octet: shared by a request and its responses (items.ts VdpItems). */
+interface VsiBody {
+  readonly mode: VsiMode;
+  readonly vsiid: string;
+  readonly vsiidFormat: string;
+  readonly managerId: string;
+  readonly typeId: number;
+  readonly typeVersion: number;
+  readonly filters: readonly string[];
+  readonly key: number;
+}
+
+function vsiBody(t: VsiTlv, managerId: string, keys: VsiKeys): VsiBody {
   const vsiid = vsiidText(t.vsiidFormat, t.vsiid);
   return {
     mode: t.mode,
-    status: s,
-    responseBit: (s & VDP_STATUS_RESPONSE) !== 0,
-    reason: s & 0x0f,
-    keep: (s & VDP_STATUS_KEEP) !== 0,
-    hard: (s & VDP_STATUS_HARD) !== 0,
     vsiid,
     vsiidFormat: VSIID_FORMAT_NAMES[t.vsiidFormat] ?? `reserved (${t.vsiidFormat})`,
     managerId,
     typeId: t.typeId,
     typeVersion: t.typeVersion,
     filters: t.filters.map(filterText),
-    draft: false,
     key: keys.of(vsiid),
   };
+}
+
+/** the item of a VDP22 VSI TLV: its body with the status octet `s` */
+function withStatus(b: VsiBody, s: number): VdpItem {
+  return {
+    mode: b.mode,
+    status: s,
+    responseBit: (s & VDP_STATUS_RESPONSE) !== 0,
+    reason: s & 0x0f,
+    keep: (s & VDP_STATUS_KEEP) !== 0,
+    hard: (s & VDP_STATUS_HARD) !== 0,
+    vsiid: b.vsiid,
+    vsiidFormat: b.vsiidFormat,
+    managerId: b.managerId,
+    typeId: b.typeId,
+    typeVersion: b.typeVersion,
+    filters: b.filters,
+    draft: false,
+    key: b.key,
+  };
+}
+
+/** A VDP22 VSI TLV with the text of the Manager ID that applies to it. */
+export function vsiItem(t: VsiTlv, managerId: string, keys: VsiKeys): VdpItem {
+  return withStatus(vsiBody(t, managerId, keys), t.status);
 }
 
 /** A draft VDP TLV; its mode octet 0..3 is the VDP22 TLV type 1..4 minus one. Reserved modes give no item. */
@@ -107,21 +136,34 @@ const NATIVE_COMPARE = 64;
 /** keys longer than this are hashed over a sample of their octets */
 const SAMPLE_OVER = 96;
 
+/** A key's octets are `block[off..off + len)`: a copy in the table's key arena. */
 interface Slot<V> {
-  key: Buffer;
+  block: Buffer;
+  off: number;
+  len: number;
   value: V;
   next: Slot<V> | undefined;
 }
 
+/** key arena blocks grow from FIRST_BLOCK octets to BLOCK (a table per Manager ID: most stay small) */
+const FIRST_BLOCK = 256;
+const BLOCK = 64 * 1024;
+
 /**
  * Values keyed by a run of octets, looked up in place: a hash over the octets, then an
  * octet compare. No key object is made on a lookup (building a string key per VSI TLV
- * was once the replay's largest single cost). Cleared when it reaches `limit` entries so
- * a capture of ever-new TLVs cannot grow it without bound.
+ * was once the replay's largest single cost), nor on a store: the key's octets are copied
+ * into an arena of large blocks (a Buffer per key cost two Buffer constructions, ~2 µs
+ * each before V8 optimised them, and a capture's first frames store thousands of keys).
+ * Cleared when it reaches `limit` entries so a capture of ever-new TLVs cannot grow it
+ * without bound.
  */
 export class ByteTable<V> {
   private slots = new Map<number, Slot<V>>();
   private n = 0;
+  private block: Buffer | undefined;
+  private used = 0;
+  private blockSize = FIRST_BLOCK / 2;
 
   constructor(private readonly limit: number) {}
 
@@ -161,15 +203,16 @@ export class ByteTable<V> {
   get(h: number, b: Uint8Array, start: number, end: number): V | undefined {
     const len = end - start;
     for (let s = this.slots.get(h); s !== undefined; s = s.next) {
-      const k = s.key;
-      if (k.length !== len) continue;
+      if (s.len !== len) continue;
+      const k = s.block;
+      const off = s.off;
       if (len >= NATIVE_COMPARE) {
         // a whole ULPDU: memcmp beats an octet loop in JS once past the call's cost
-        if (k.compare(b, start, end) === 0) return s.value;
+        if (k.compare(b, start, end, off, off + len) === 0) return s.value;
         continue;
       }
       let i = 0;
-      while (i < len && k[i] === b[start + i]) i++;
+      while (i < len && k[off + i] === b[start + i]) i++;
       if (i === len) return s.value;
     }
     return undefined;
@@ -179,9 +222,20 @@ export class ByteTable<V> {
     if (this.n >= this.limit) {
       this.slots.clear();
       this.n = 0;
+      this.block = undefined;
     }
-    // a copy (a Buffer's slice() would be a view of the whole chunk read)
-    this.slots.set(h, { key: Buffer.from(b.subarray(start, end)), value, next: this.slots.get(h) });
+    const len = end - start;
+    let block = this.block;
+    if (block === undefined || this.used + len > block.length) {
+      this.blockSize = Math.min(BLOCK, this.blockSize * 2);
+      block = this.block = Buffer.allocUnsafeSlow(Math.max(this.blockSize, len));
+      this.used = 0;
+    }
+    const off = this.used;
+    this.used += len;
+    // a plain view to copy from (a Buffer's subarray() runs Buffer's constructor)
+    if (len > 0) block.set(new Uint8Array(b.buffer, b.byteOffset + start, len), off);
+    this.slots.set(h, { block, off, len, value, next: this.slots.get(h) });
     this.n++;
   }
 }
@@ -190,6 +244,12 @@ interface Manager {
   text: string;
   /** items by VSI TLV octets (header included: the TLV type is the mode) */
   items: ByteTable<VdpItem>;
+  /**
+   * bodies by TLV type (1..4) and the octets after the status: a request and its response
+   * differ in the status octet only, and a body costs a decode and the texts of its VSIID
+   * and filters, which a capture's first frames make thousands of
+   */
+  bodies: (ByteTable<VsiBody> | undefined)[];
 }
 
 const MANAGER_ID_LEN = 16;
@@ -204,7 +264,7 @@ export class VdpItems {
   private ulpdus = new ByteTable<readonly VdpItem[]>(4096);
   private managers = new ByteTable<Manager>(10_000);
   /** VSI TLVs before any Manager ID TLV: pdu/vdp.ts vdpEntries gives them 16 zero octets */
-  private readonly noManager: Manager = { text: managerIdText(new Uint8Array(MANAGER_ID_LEN)), items: new ByteTable(200_000) };
+  private readonly noManager: Manager = { text: managerIdText(new Uint8Array(MANAGER_ID_LEN)), items: new ByteTable(200_000), bodies: [] };
 
   /** the keys of every item made here, whichever way */
   readonly keys = new VsiKeys();
@@ -224,7 +284,7 @@ export class VdpItems {
     const h = ByteTable.hash(b, at, end);
     let m = this.managers.get(h, b, at, end);
     if (m === undefined) {
-      m = { text: managerIdText(b.subarray(at, end)), items: new ByteTable(200_000) };
+      m = { text: managerIdText(b.subarray(at, end)), items: new ByteTable(200_000), bodies: [] };
       this.managers.set(h, b, at, end, m);
     }
     return m;
@@ -280,6 +340,21 @@ export class VdpItems {
     const h = ByteTable.hash(b, at, end);
     let it = mgr.items.get(h, b, at, end);
     if (it === undefined) {
+      const body = this.body(mgr, type, b, at, end);
+      if (body === undefined) return undefined;
+      it = withStatus(body, b[at + 2]!);
+      mgr.items.set(h, b, at, end, it);
+    }
+    return it;
+  }
+
+  /** the body of the VSI TLV at b[at..end): the octets after its status octet, under its type */
+  private body(mgr: Manager, type: number, b: Uint8Array, at: number, end: number): VsiBody | undefined {
+    const table = (mgr.bodies[type] ??= new ByteTable(200_000));
+    const from = at + 3;
+    const h = ByteTable.hash(b, from, end);
+    let body = table.get(h, b, from, end);
+    if (body === undefined) {
       let t: VsiTlv;
       try {
         t = decodeVsiTlv(type, b, at + 2, end - at - 2, at);
@@ -287,9 +362,9 @@ export class VdpItems {
         if (e instanceof PduError) return undefined;
         throw e;
       }
-      it = vsiItem(t, mgr.text, this.keys);
-      mgr.items.set(h, b, at, end, it);
+      body = vsiBody(t, mgr.text, this.keys);
+      table.set(h, b, from, end, body);
     }
-    return it;
+    return body;
   }
 }

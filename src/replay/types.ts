@@ -212,7 +212,8 @@ export interface VsiReport {
   managerId: string;
   typeId: number;
   typeVersion: number;
-  filters: string[];
+  /** the item's own array (items.ts), shared by every report and item of the VSI */
+  filters: readonly string[];
   finalState: string;
   requests: number;
   keepalives: number;

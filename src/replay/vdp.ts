@@ -43,10 +43,19 @@ function delivered(p: Pending): boolean {
 
 /** An open run of uneventful keep-alives (collapsed mode), kept as figures, not entries. */
 interface KaRun {
-  /** raw entries while the run is too short to collapse */
-  raw: TimelineEntry[];
+  /**
+   * its first MIN_RUN keep-alive/response pairs, made into entries only if the run ends
+   * shorter than that: per pair the keep-alive's frame, time and seq, the response's frame,
+   * time and seq, and the latency (`rawNums`); the keep-alive's and the response's item
+   * (`rawItems`). Every VSI starts a run; entries made for each would be garbage nearly
+   * always, and a capture's first rounds make thousands.
+   */
+  rawNums: number[];
+  rawItems: VdpItem[];
   pairs: number;
-  first: TimelineEntry;
+  firstFrame: number;
+  firstT: number;
+  mode: string;
   lastRespFrame: number | null;
   lastRespT: number;
   prevKaT: number;
@@ -109,18 +118,62 @@ function remove(pending: Pending[], p: Pending): void {
   pending.pop();
 }
 
-/** A station request's timeline entry (made field by field: a spread from a shared base per request cost more than the rest of it). */
+/**
+ * A timeline entry with every field, always in this order: one object shape, and JSON with
+ * a stable key order (undefined fields vanish); times rounded to the µs. Every entry but a
+ * keep-alive run's is made here, once: no intermediate object to copy it from.
+ */
+function timelineEntry(
+  frame: number | null,
+  t: number,
+  kind: TimelineKind,
+  from: TimelineEntry['from'],
+  mode: string | undefined,
+  status: number | undefined,
+  statusText: string | undefined,
+  seq: number | undefined,
+  latency: number | undefined,
+  transition: string | undefined,
+  reason: string | undefined,
+  note: string | undefined,
+): TimelineEntry {
+  return {
+    frame,
+    timeMs: round3(t),
+    kind,
+    from,
+    mode,
+    status,
+    statusText,
+    seq,
+    latencyMs: latency === undefined ? undefined : round3(latency),
+    transition,
+    reason,
+    note,
+  };
+}
+
+/** A station request's timeline entry. */
 function requestEntry(ev: EcpEv, it: VdpItem, kind: TimelineKind, note?: string): TimelineEntry {
   return requestEntryAt(ev.frame, ev.t, ev.seq, it, kind, note);
 }
 
 function requestEntryAt(frame: number, t: number, seq: number, it: VdpItem, kind: TimelineKind, note?: string): TimelineEntry {
-  return { frame, timeMs: t, kind, from: 'station', mode: modeName(it.mode), status: it.status, statusText: statusText(it), seq, note };
+  return timelineEntry(frame, t, kind, 'station', modeName(it.mode), it.status, statusText(it), seq, undefined, undefined, undefined, note);
 }
 
 /** the bridge's response entry */
 function responseEntry(ev: EcpEv, it: VdpItem, latency: number | undefined): TimelineEntry {
-  return { frame: ev.frame, timeMs: ev.t, kind: 'response', from: 'bridge', mode: modeName(it.mode), status: it.status, statusText: statusText(it), seq: ev.seq, latencyMs: latency };
+  return responseEntryAt(ev.frame, ev.t, ev.seq, it, latency);
+}
+
+function responseEntryAt(frame: number, t: number, seq: number, it: VdpItem, latency: number | undefined): TimelineEntry {
+  return timelineEntry(frame, t, 'response', 'bridge', modeName(it.mode), it.status, statusText(it), seq, latency, undefined, undefined, undefined);
+}
+
+/** an entry for a VDP TLV from `from` (unexpected requests and responses, unsolicited De-Associates) */
+function itemEntry(ev: EcpEv, it: VdpItem, kind: TimelineKind, from: TimelineEntry['from'], note: string | undefined): TimelineEntry {
+  return timelineEntry(ev.frame, ev.t, kind, from, modeName(it.mode), it.status, statusText(it), ev.seq, undefined, undefined, undefined, note);
 }
 
 /** the run's open keep-alive as the entry it would have been */
@@ -169,7 +222,7 @@ export class VdpTracker {
           managerId: it.managerId,
           typeId: it.typeId,
           typeVersion: it.typeVersion,
-          filters: [...it.filters],
+          filters: it.filters,
           finalState: 'NONE',
           requests: 0,
           keepalives: 0,
@@ -191,26 +244,10 @@ export class VdpTracker {
     return v;
   }
 
+  /** `e`, made by timelineEntry, onto the VSI's timeline (after its open keep-alive run) */
   private entry(v: Vsi, e: TimelineEntry): void {
     if (v.run) this.flushRun(v);
-    v.report.timeline.push(this.make(e));
-  }
-
-  private make(e: TimelineEntry): TimelineEntry {
-    return {
-      frame: e.frame,
-      timeMs: round3(e.timeMs),
-      kind: e.kind,
-      from: e.from,
-      mode: e.mode,
-      status: e.status,
-      statusText: e.statusText,
-      seq: e.seq,
-      latencyMs: e.latencyMs === undefined ? undefined : round3(e.latencyMs),
-      transition: e.transition,
-      reason: e.reason,
-      note: e.note,
-    };
+    v.report.timeline.push(e);
   }
 
   /** Put an open keep-alive run into the timeline: one `keepalives` line when long enough, else as it was. */
@@ -220,11 +257,11 @@ export class VdpTracker {
     const tl = v.report.timeline;
     if (r.pairs >= MIN_RUN) {
       tl.push({
-        frame: r.first.frame,
-        timeMs: r.first.timeMs,
+        frame: r.firstFrame,
+        timeMs: round3(r.firstT),
         kind: 'keepalives',
         from: 'station',
-        mode: r.first.mode,
+        mode: r.mode,
         count: r.pairs,
         lastFrame: r.lastRespFrame ?? undefined,
         untilMs: r.lastRespT,
@@ -233,9 +270,13 @@ export class VdpTracker {
         note: `${r.pairs} keep-alives, each answered with success`,
       });
     } else {
-      for (const e of r.raw) tl.push(e);
+      const n = r.rawNums;
+      for (let i = 0, k = 0; i < n.length; i += 7, k += 2) {
+        tl.push(requestEntryAt(n[i]!, n[i + 1]!, n[i + 2]!, r.rawItems[k]!, 'keepalive'));
+        tl.push(responseEntryAt(n[i + 3]!, n[i + 4]!, n[i + 5]!, r.rawItems[k + 1]!, n[i + 6]!));
+      }
     }
-    if (r.open) tl.push(this.make(openEntry(r)));
+    if (r.open) tl.push(openEntry(r));
   }
 
   /** collapsed mode: a keep-alive joins the VSI's run (true) or the run ends first (false) */
@@ -244,11 +285,13 @@ export class VdpTracker {
     const r = v.run;
     if (r && r.open) return false; // the previous one is still unanswered: eventful
     if (!r) {
-      const made = this.make(requestEntry(ev, it, 'keepalive'));
       v.run = {
-        raw: [],
+        rawNums: [],
+        rawItems: [],
         pairs: 0,
-        first: made,
+        firstFrame: ev.frame,
+        firstT: ev.t,
+        mode: modeName(it.mode),
         lastRespFrame: null,
         lastRespT: ev.t,
         prevKaT: ev.t,
@@ -277,7 +320,10 @@ export class VdpTracker {
   private runResponse(v: Vsi, ev: EcpEv, it: VdpItem, latency: number | undefined): boolean {
     const r = v.run;
     if (!r || !r.open || modeName(it.mode) !== modeName(r.openItem.mode)) return false;
-    if (r.pairs < MIN_RUN) r.raw.push(this.make(openEntry(r)), this.make(responseEntry(ev, it, latency)));
+    if (r.pairs < MIN_RUN) {
+      r.rawNums.push(r.openFrame, r.openT, r.openSeq, ev.frame, ev.t, ev.seq, latency!);
+      r.rawItems.push(r.openItem, it);
+    }
     r.pairs++;
     r.open = false;
     r.lastRespFrame = ev.frame;
@@ -288,7 +334,7 @@ export class VdpTracker {
 
   private move(v: Vsi, to: string, frame: number | null, t: number, reason: string, note?: string): void {
     if (v.state === to) return;
-    this.entry(v, { frame, timeMs: t, kind: 'state', transition: `${v.state} -> ${to}`, reason, note });
+    this.entry(v, timelineEntry(frame, t, 'state', undefined, undefined, undefined, undefined, undefined, undefined, `${v.state} -> ${to}`, reason, note));
     v.state = to;
   }
 
@@ -386,7 +432,7 @@ export class VdpTracker {
     if (from === 'bridge' && isResponse) return this.response(ev, it, timers);
     if (from === 'bridge' && it.mode === 'deassoc') return this.unsolicited(ev, it, timers);
     const v = this.get(it);
-    this.entry(v, { frame: ev.frame, timeMs: ev.t, kind: isResponse ? 'response' : 'request', from, mode: modeName(it.mode), status: it.status, statusText: statusText(it), seq: ev.seq, note: `unexpected from the ${from}` });
+    this.entry(v, itemEntry(ev, it, isResponse ? 'response' : 'request', from, `unexpected from the ${from}`));
     this.findings.push(
       finding('role-violation', 'warning', ev.frame, ev.t, `VSI ${it.vsiid}: the ${from} sent a ${modeName(it.mode)} ${isResponse ? 'response' : 'request'}, which only the ${from === 'station' ? 'bridge' : 'station'} sends`, {
         vsiid: it.vsiid,
@@ -527,7 +573,7 @@ export class VdpTracker {
     // request; lldpad's ends the VSI.
     const crossed = v.pending.find((p) => !p.answered && !p.timedOut && p.mode !== 'deassoc' && !delivered(p));
     const what = crossed && `${modeName(crossed.mode)} ${crossed.kind === 'keepalive' ? 'keep-alive' : 'request'} at frame ${crossed.frame}`;
-    this.entry(v, { frame: ev.frame, timeMs: ev.t, kind: 'unsolicited-deassoc', from: 'bridge', mode: modeName(it.mode), status: it.status, statusText: statusText(it), seq: ev.seq, note: what && `crossed the ${what}: stale, the VSI waits for its response` });
+    this.entry(v, itemEntry(ev, it, 'unsolicited-deassoc', 'bridge', what && `crossed the ${what}: stale, the VSI waits for its response`));
     if (crossed) {
       this.findings.push(
         finding('unsolicited-deassoc', 'warning', ev.frame, ev.t, `VSI ${it.vsiid}: the bridge de-associated it without a request, crossing the ${what} (the bridge's ECP had not acknowledged it yet): the request supersedes it and vdpd's station waits for its response (lldpad's ends the VSI)`, {

@@ -62,4 +62,31 @@ describe('ByteTable', () => {
       }),
     );
   });
+
+  it('keeps copies of the keys: changing or reusing the source buffer afterwards changes nothing', () => {
+    const t = new ByteTable<number>(1000);
+    const src = new Uint8Array(80_000);
+    const sizes = [0, 1, 17, 63, 64, 65, 300, 70_000]; // 70,000: larger than an arena block
+    const stored: Uint8Array[] = [];
+    sizes.forEach((n, i) => {
+      for (let j = 0; j < n; j++) src[j] = (i * 31 + j * 7) & 0xff;
+      stored.push(src.slice(0, n));
+      t.set(ByteTable.hash(src, 0, n), src, 0, n, i);
+    });
+    src.fill(0x55);
+    stored.forEach((k, i) => expect(t.get(ByteTable.hash(k, 0, k.length), k, 0, k.length)).toBe(i));
+    const changed = stored[6]!.slice();
+    changed[150] ^= 1;
+    expect(t.get(ByteTable.hash(changed, 0, changed.length), changed, 0, changed.length)).toBeUndefined();
+  });
+
+  it('forgets everything when it reaches its limit, then stores again', () => {
+    const t = new ByteTable<number>(3);
+    const key = (i: number): Uint8Array => new Uint8Array([i, i + 1, i + 2]);
+    for (let i = 0; i < 3; i++) t.set(ByteTable.hash(key(i), 0, 3), key(i), 0, 3, i);
+    expect(t.get(ByteTable.hash(key(2), 0, 3), key(2), 0, 3)).toBe(2);
+    t.set(ByteTable.hash(key(9), 0, 3), key(9), 0, 3, 9);
+    expect(t.get(ByteTable.hash(key(0), 0, 3), key(0), 0, 3)).toBeUndefined();
+    expect(t.get(ByteTable.hash(key(9), 0, 3), key(9), 0, 3)).toBe(9);
+  });
 });
