@@ -10,14 +10,37 @@ import type { Ends } from './roles.js';
 import type { EcpDirection, EcpduView, EcpSection, Finding, LadderEnd } from './types.js';
 import { finding, fmtMs, round3, stats } from './util.js';
 
-interface Ecpdu {
+/** What the VDP tracker asks of the ECPDU that carried a request: whether the peer's ECP has it. */
+export interface SentEcpdu {
+  /** ACKs received so far */
+  readonly ackCount: number;
+}
+
+/**
+ * An ECPDU as tracked: figures for the usual single transmission and single ACK, lists
+ * only for the transmissions and ACKs beyond those. Its view (EcpduView) is made only if
+ * it is listed; most are not, and a view with its two lists per ECPDU was a third of what
+ * a replay allocated.
+ */
+interface Ecpdu extends SentEcpdu {
   seq: number;
-  /** its first transmission: the payload, and the content text made from it only if the ECPDU is listed */
-  ev: EcpEv;
-  view: EcpduView;
-  txTimes: number[];
+  /** its first transmission: the payload, and the content text made from it only if the ECPDU is listed; dropped once settled */
+  ev: EcpEv | undefined;
+  frame: number;
+  t: number;
+  transmissions: number;
+  /** frames of the transmissions after the first */
+  moreFrames: number[] | undefined;
+  lastTxFrame: number;
+  lastTxT: number;
   /** the latest transmission already got its ACK */
   lastTxAcked: boolean;
+  ackCount: number;
+  firstAckFrame: number;
+  firstAckLatency: number;
+  /** the ACKs after the first */
+  moreAcks: { frame: number; latencyMs: number }[] | undefined;
+  lastAckFrame: number;
 }
 
 interface Dir {
@@ -40,7 +63,7 @@ export type ReqOutcome = 'new' | 'retransmission' | 'duplicate';
 const HISTORY = 8;
 
 function samePayload(e: Ecpdu, ev: EcpEv): boolean {
-  const f = e.ev;
+  const f = e.ev!;
   const n = f.payloadEnd - f.payloadStart;
   if (ev.payloadEnd - ev.payloadStart !== n) return false;
   const a = f.bytes;
@@ -121,40 +144,41 @@ export class EcpTracker {
     const dn = d.view.direction;
     if (cur && cur.seq === ev.seq) {
       if (samePayload(cur, ev)) {
-        const prevT = cur.txTimes[cur.txTimes.length - 1]!;
-        const n = cur.view.frames.length + 1;
-        cur.view.frames.push(ev.frame);
-        cur.txTimes.push(ev.t);
-        const wasAcked = cur.view.acks.length > 0;
+        const prevT = cur.lastTxT;
+        const n = ++cur.transmissions;
+        (cur.moreFrames ??= []).push(ev.frame);
+        cur.lastTxFrame = ev.frame;
+        cur.lastTxT = ev.t;
+        const wasAcked = cur.ackCount > 0;
         cur.lastTxAcked = false;
         if (!wasAcked) {
           d.view.retransmissions++;
           const extra = n > maxRetries + 1 ? ` (more than R+1 = ${maxRetries + 1} transmissions)` : '';
           this.findings.push(
-            finding('retransmission', 'warning', ev.frame, ev.t, `${dn} seq ${ev.seq} retransmitted (transmission ${n}, ${fmtMs(ev.t - prevT)} after the previous one, no ACK yet; first sent at frame ${cur.view.frame})${extra}`, {
+            finding('retransmission', 'warning', ev.frame, ev.t, `${dn} seq ${ev.seq} retransmitted (transmission ${n}, ${fmtMs(ev.t - prevT)} after the previous one, no ACK yet; first sent at frame ${cur.frame})${extra}`, {
               direction: dn,
               seq: ev.seq,
-              relatedFrames: [cur.view.frame],
+              relatedFrames: [cur.frame],
             }),
           );
           return 'retransmission';
         }
         d.view.duplicates++;
-        const ack = cur.view.acks[cur.view.acks.length - 1]!;
+        const ackFrame = cur.lastAckFrame;
         this.findings.push(
-          finding('duplicate', 'warning', ev.frame, ev.t, `${dn} seq ${ev.seq} sent again after it was acknowledged at frame ${ack.frame} (that ACK was probably lost; the receiver drops the copy and ACKs again)`, {
+          finding('duplicate', 'warning', ev.frame, ev.t, `${dn} seq ${ev.seq} sent again after it was acknowledged at frame ${ackFrame} (that ACK was probably lost; the receiver drops the copy and ACKs again)`, {
             direction: dn,
             seq: ev.seq,
-            relatedFrames: [cur.view.frame, ack.frame],
+            relatedFrames: [cur.frame, ackFrame],
           }),
         );
         return 'duplicate';
       }
       this.findings.push(
-        finding('sequence-reuse', 'warning', ev.frame, ev.t, `${dn} seq ${ev.seq} reused with a different payload (previous ECPDU with this seq: frame ${cur.view.frame}); a receiver takes it for a duplicate and drops it`, {
+        finding('sequence-reuse', 'warning', ev.frame, ev.t, `${dn} seq ${ev.seq} reused with a different payload (previous ECPDU with this seq: frame ${cur.frame}); a receiver takes it for a duplicate and drops it`, {
           direction: dn,
           seq: ev.seq,
-          relatedFrames: [cur.view.frame],
+          relatedFrames: [cur.frame],
         }),
       );
     }
@@ -177,15 +201,29 @@ export class EcpTracker {
     }
     d.lastSeq = ev.seq;
     d.lastSeqFrame = ev.frame;
-    const view: EcpduView = { seq: ev.seq, frame: ev.frame, timeMs: ev.t, frames: [ev.frame], acks: [], content: '' };
-    d.cur = { seq: ev.seq, ev, view, txTimes: [ev.t], lastTxAcked: false };
+    d.cur = {
+      seq: ev.seq,
+      ev,
+      frame: ev.frame,
+      t: ev.t,
+      transmissions: 1,
+      moreFrames: undefined,
+      lastTxFrame: ev.frame,
+      lastTxT: ev.t,
+      lastTxAcked: false,
+      ackCount: 0,
+      firstAckFrame: 0,
+      firstAckLatency: 0,
+      moreAcks: undefined,
+      lastAckFrame: 0,
+    };
     d.view.ecpdus++;
     return 'new';
   }
 
-  /** the ECPDU `ev` (which onRequest just took as new): its ACKs are added as they come */
-  sent(ev: EcpEv): EcpduView {
-    return this.dir(ev.src, ev.proto).cur!.view;
+  /** the ECPDU `ev` (which onRequest just took as new): its ACKs are counted as they come */
+  sent(ev: EcpEv): SentEcpdu {
+    return this.dir(ev.src, ev.proto).cur!;
   }
 
   /** An ACK from `ev.src` acknowledges the peer's ECPDUs. Returns true when it is late. */
@@ -197,23 +235,27 @@ export class EcpTracker {
     const target = d?.cur?.seq === ev.seq ? d.cur : d?.history.find((e) => e.seq === ev.seq);
     if (!d || !target || target.lastTxAcked) {
       if (d) d.view.unexpectedAcks++;
-      const why = !d || !target ? 'which this capture does not show being sent' : `whose transmission (frame ${target.view.frames[target.view.frames.length - 1]}) was already acknowledged`;
+      const why = !d || !target ? 'which this capture does not show being sent' : `whose transmission (frame ${target.lastTxFrame}) was already acknowledged`;
       this.findings.push(finding('unexpected-ack', 'info', ev.frame, ev.t, `${dn} ACK for seq ${ev.seq}, ${why}`, { direction: dn, seq: ev.seq }));
       return false;
     }
-    const lastTx = target.txTimes[target.txTimes.length - 1]!;
-    const latency = round3(ev.t - lastTx);
-    target.view.acks.push({ frame: ev.frame, latencyMs: latency });
+    const latency = round3(ev.t - target.lastTxT);
+    if (target.ackCount === 0) {
+      target.firstAckFrame = ev.frame;
+      target.firstAckLatency = latency;
+    } else (target.moreAcks ??= []).push({ frame: ev.frame, latencyMs: latency });
+    target.ackCount++;
+    target.lastAckFrame = ev.frame;
     target.lastTxAcked = true;
     d.latencies.push(latency);
     if (latency > ackTimerMs || target !== d.cur) {
       d.view.lateAcks++;
       const moved = target !== d.cur ? '; the sender had already moved on to the next ECPDU' : '';
       this.findings.push(
-        finding('late-ack', 'warning', ev.frame, ev.t, `${dn} ACK for seq ${ev.seq} came ${fmtMs(latency)} after its transmission (frame ${target.view.frames[target.view.frames.length - 1]}), later than the ack timer ${fmtMs(ackTimerMs)}${moved}`, {
+        finding('late-ack', 'warning', ev.frame, ev.t, `${dn} ACK for seq ${ev.seq} came ${fmtMs(latency)} after its transmission (frame ${target.lastTxFrame}), later than the ack timer ${fmtMs(ackTimerMs)}${moved}`, {
           direction: dn,
           seq: ev.seq,
-          relatedFrames: [target.view.frames[target.view.frames.length - 1]!],
+          relatedFrames: [target.lastTxFrame],
           valueMs: latency,
           limitMs: ackTimerMs,
         }),
@@ -229,47 +271,53 @@ export class EcpTracker {
       // out of every ACK's reach: its view is final, list it or let it go
       this.settle(d, d.history.shift()!, ackTimerMs);
     }
-    if (e.view.acks.length > 0) {
+    if (e.ackCount > 0) {
       d.view.acked++;
       return;
     }
     d.view.unacked++;
-    const n = e.view.frames.length;
-    const lastTx = e.txTimes[e.txTimes.length - 1]!;
+    const n = e.transmissions;
+    const lastTx = e.lastTxT;
     const dn = d.view.direction;
     if (endT !== undefined && endT - lastTx <= ackTimerMs) {
       this.findings.push(
-        finding('missing-ack', 'info', e.view.frame, e.view.timeMs, `${dn} seq ${e.seq} (frame ${e.view.frame}) not acknowledged before the capture ended (${fmtMs(endT - lastTx)} after its last transmission, within the ack timer)`, {
+        finding('missing-ack', 'info', e.frame, e.t, `${dn} seq ${e.seq} (frame ${e.frame}) not acknowledged before the capture ended (${fmtMs(endT - lastTx)} after its last transmission, within the ack timer)`, {
           direction: dn,
           seq: e.seq,
-          relatedFrames: e.view.frames.slice(1),
+          relatedFrames: e.moreFrames?.slice() ?? [],
         }),
       );
       return;
     }
     const gaveUp = n >= maxRetries + 1 ? `; with R=${maxRetries} that is every attempt: the sender gave up and the ULPDU is lost` : '';
     this.findings.push(
-      finding('missing-ack', 'warning', e.view.frame, e.view.timeMs, `${dn} seq ${e.seq} (frame ${e.view.frame}) was never acknowledged after ${n} transmission(s)${gaveUp}`, {
+      finding('missing-ack', 'warning', e.frame, e.t, `${dn} seq ${e.seq} (frame ${e.frame}) was never acknowledged after ${n} transmission(s)${gaveUp}`, {
         direction: dn,
         seq: e.seq,
-        relatedFrames: e.view.frames.slice(1),
+        relatedFrames: e.moreFrames?.slice() ?? [],
       }),
     );
   }
 
   /** An ECPDU whose view can change no more: listed (with its content) when eventful or in full mode. */
   private settle(d: Dir, e: Ecpdu, ackTimerMs: number): void {
-    const v = e.view;
-    if (!this.full && v.frames.length === 1 && v.acks.length === 1) {
-      const latency = v.acks[0]!.latencyMs;
+    const ev = e.ev!;
+    // a VDP request may still hold the ECPDU (SentEcpdu); the frame it came in is no longer needed
+    e.ev = undefined;
+    if (!this.full && e.transmissions === 1 && e.ackCount === 1) {
+      const latency = e.firstAckLatency;
       if (latency <= (this.listAbove ?? ackTimerMs)) {
         this.maxOnTime = Math.max(this.maxOnTime, latency);
         return;
       }
       this.minLate = Math.min(this.minLate, latency);
     }
-    v.content = this.content(e.ev, this.roles.endOf(e.ev.src));
-    d.view.list.push(v);
+    const frames = [e.frame];
+    if (e.moreFrames) frames.push(...e.moreFrames);
+    const acks = e.ackCount > 0 ? [{ frame: e.firstAckFrame, latencyMs: e.firstAckLatency }] : [];
+    if (e.moreAcks) acks.push(...e.moreAcks);
+    const view: EcpduView = { seq: e.seq, frame: e.frame, timeMs: e.t, frames, acks, content: this.content(ev, this.roles.endOf(ev.src)) };
+    d.view.list.push(view);
   }
 
   /** whether the ECPDU lists came out as the end-of-capture ack timer `ackTimerMs` makes them */

@@ -9,9 +9,12 @@ export function round3(v: number): number {
 
 export function stats(values: readonly number[]): LatencyStats | null {
   if (values.length === 0) return null;
-  const s = [...values].sort((a, b) => a - b);
+  // a typed array sorts numerically in native code: no comparator called per comparison
+  // (a replay sorts one latency per ECPDU, tens of thousands)
+  const s = Float64Array.from(values).sort();
   const rank = (p: number): number => s[Math.min(s.length - 1, Math.max(0, Math.ceil(p * s.length) - 1))]!;
-  const sum = s.reduce((a, b) => a + b, 0);
+  let sum = 0;
+  for (let i = 0; i < s.length; i++) sum += s[i]!; // in sorted order, as before
   return { n: s.length, min: round3(s[0]!), p50: round3(rank(0.5)), p95: round3(rank(0.95)), max: round3(s[s.length - 1]!), mean: round3(sum / s.length) };
 }
 

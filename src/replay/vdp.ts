@@ -11,7 +11,8 @@
 import { describeStatus, reasonText, statusShort, VSI_TLV_NAMES } from '../../pdu/describe.js';
 import type { VsiMode } from '../../pdu/types.js';
 import type { EcpEv, VdpItem } from './collect.js';
-import type { EcpduView, EvbTimers, Finding, TimelineEntry, TimelineKind, VsiReport } from './types.js';
+import type { SentEcpdu } from './ecp.js';
+import type { EvbTimers, Finding, TimelineEntry, TimelineKind, VsiReport } from './types.js';
 import { finding, fmtMs, round3 } from './util.js';
 
 const WAIT: Record<VsiMode, string> = { preassoc: 'PREASSOC_WAIT', 'preassoc-rr': 'PREASSOC_RR_WAIT', assoc: 'ASSOC_WAIT', deassoc: 'DEASSOC_WAIT' };
@@ -31,14 +32,14 @@ interface Pending {
   timedOut: boolean;
   answered: boolean;
   /** the ECPDU that carried it last: its ACKs tell whether the bridge has the request */
-  sent: EcpduView;
+  sent: SentEcpdu;
   /** an earlier ECPDU that carried it was acknowledged */
   deliveredBefore: boolean;
 }
 
 /** the bridge's ECP acknowledged an ECPDU carrying the request (vdpd's station: `ecpAcked`) */
 function delivered(p: Pending): boolean {
-  return p.deliveredBefore || p.sent.acks.length > 0;
+  return p.deliveredBefore || p.sent.ackCount > 0;
 }
 
 /** An open run of uneventful keep-alives (collapsed mode), kept as figures, not entries. */
@@ -368,7 +369,7 @@ export class VdpTracker {
     if (p.answered && this.spare.length < SPARE_MAX) this.spare.push(p);
   }
 
-  private pending(vsi: Vsi, mode: VsiMode, frame: number, t: number, kind: Pending['kind'], deadline: number, sent: EcpduView): Pending {
+  private pending(vsi: Vsi, mode: VsiMode, frame: number, t: number, kind: Pending['kind'], deadline: number, sent: SentEcpdu): Pending {
     const p = this.spare.pop();
     if (p === undefined) return { vsi, mode, frame, t, kind, deadline, timedOut: false, answered: false, sent, deliveredBefore: false };
     p.vsi = vsi;
@@ -422,7 +423,7 @@ export class VdpTracker {
   }
 
   /** One VDP TLV of a new ECPDU; `from` is the sender's role. */
-  onItem(ev: EcpEv, it: VdpItem, from: 'station' | 'bridge' | 'other', timers: EvbTimers, sent: EcpduView): readonly VdpTag[] {
+  onItem(ev: EcpEv, it: VdpItem, from: 'station' | 'bridge' | 'other', timers: EvbTimers, sent: SentEcpdu): readonly VdpTag[] {
     const isResponse = it.responseBit ?? from === 'bridge';
     if (from === 'other') {
       this.findings.push(finding('role-violation', 'info', ev.frame, ev.t, `VDP ${modeName(it.mode)} for VSI ${it.vsiid} from ${ev.src}, which is neither the station nor the bridge: not analysed`, { vsiid: it.vsiid }));
@@ -441,7 +442,7 @@ export class VdpTracker {
     return NO_TAGS;
   }
 
-  private request(ev: EcpEv, it: VdpItem, timers: EvbTimers, sent: EcpduView): readonly VdpTag[] {
+  private request(ev: EcpEv, it: VdpItem, timers: EvbTimers, sent: SentEcpdu): readonly VdpTag[] {
     const v = this.get(it);
     this.firstStationRequestT ??= ev.t;
     this.checkKeepAlive(v, ev.frame, ev.t, timers);
