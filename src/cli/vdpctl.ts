@@ -1,4 +1,4 @@
-#!/usr/bin/env -S -u NODE_EXTRA_CA_CERTS GLIBC_TUNABLES=glibc.malloc.hugetlb=1 node
+#!/usr/bin/env -S -u NODE_EXTRA_CA_CERTS GLIBC_TUNABLES=glibc.malloc.hugetlb=1 node --v8-pool-size=1
 /** vdpctl: client and tools for vdpd. Each subcommand lives in src/cli/commands/; only the one run is loaded (registry.ts). */
 // The `#!` line's GLIBC_TUNABLES: glibc asks the kernel for transparent huge pages for what it
 // maps (madvise; a kernel set to `never` ignores it). `vdpctl replay` reads a whole capture
@@ -8,6 +8,11 @@
 // `-u NODE_EXTRA_CA_CERTS`: Node reads and parses that certificate file before it runs any
 // script (a system bundle: ~45 ms here, a third of a small replay), and vdpctl never opens a
 // TLS connection (its client talks to vdpd's Unix socket).
+// `--v8-pool-size=1`: one V8 worker thread for background work (optimising compilations, GC
+// tasks) instead of four. A cold `vdpctl replay` keeps the main thread busy while V8 compiles
+// its hot code in the background; on a two-core machine four workers took turns with the main
+// thread (cold replay of 100,000 frames: fastest of 15 400 ms against 450, quarter 420 against
+// 500; BENCHMARKS.md, replay-vs-tshark). A CLI has no parallel GC to lose.
 import { Command } from 'commander';
 import { registrationsFor } from './registry.js';
 
