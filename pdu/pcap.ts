@@ -42,6 +42,11 @@ export interface PcapRecordSink {
    * `PcapRecord`) and `sec`/`nsec` are NaN.
    */
   record(buf: Uint8Array, start: number, end: number, linktype: number, index: number, sec: number, nsec: number, ns: bigint | undefined): void;
+  /**
+   * The octets of `buffer` are about to be overwritten (a reader that reuses its buffers,
+   * src/replay/source.ts): copy whatever is still kept of records in it.
+   */
+  release?(buffer: ArrayBufferLike): void;
 }
 
 interface NgIface {
@@ -99,6 +104,11 @@ export class PcapParser {
    */
   scan(chunk: Uint8Array, sink: PcapRecordSink): void {
     this.append(chunk);
+    this.scanBuffered(sink);
+  }
+
+  /** the records complete in `buf` to `sink`; `buf` keeps the rest */
+  private scanBuffered(sink: PcapRecordSink): void {
     const b = this.buf;
     let p = 0;
     try {
@@ -126,6 +136,19 @@ export class PcapParser {
       this.buf = this.buf.subarray(p);
       this.off += p;
     }
+  }
+
+  /**
+   * scan() for a reader that keeps its own buffer: `chunk` starts with the octets the
+   * previous call did not consume (a unit cut off by that chunk's end), and nothing of it is
+   * copied or kept beyond the call (bar the unconsumed rest, for end()). Returns the octets
+   * consumed; the rest must start the next chunk.
+   */
+  scanChunk(chunk: Uint8Array, sink: PcapRecordSink): number {
+    const before = this.off;
+    this.buf = chunk;
+    this.scanBuffered(sink);
+    return this.off - before;
   }
 
   /** Call at end of input: leftover octets mean a truncated file. */

@@ -5,13 +5,13 @@
  * throws on bad input: damaged frames and files become findings.
  *
  * The work is done by a streaming pass (pass.ts); the functions here feed it the records
- * and, in the rare case the pass asks for it, feed them a second time: a file read whole
- * or an in-memory capture is parsed again, a streamed file is read again, and the records
- * of any other source are kept from the first pass.
+ * and, in the rare case the pass asks for it, feed them a second time: a file is read
+ * again, an in-memory capture parsed again, and the records of any other source are kept
+ * from the first pass.
  */
 import type { ReplayInput } from './collect.js';
 import { ReplayPass, type AnalyzeOptions, type Known } from './pass.js';
-import { openCapture, scanBytes, scanCapture, type CaptureFile } from './source.js';
+import { openCapture, scanBytes, scanCapture, type CaptureFile, type RingSize } from './source.js';
 import type { ReplayResult } from './types.js';
 
 export type { ReplayInput } from './collect.js';
@@ -92,20 +92,23 @@ export function analyzeBytes(buf: Uint8Array, opts: AnalyzeOptions = {}): Replay
   return 'result' in out ? out.result : done(passOverBytes(buf, opts, out.again));
 }
 
-async function passOverFile(c: CaptureFile, opts: AnalyzeOptions, known?: Known): Promise<ReplayPass> {
+async function passOverFile(c: CaptureFile, opts: AnalyzeOptions, known: Known | undefined, ring: RingSize | undefined): Promise<ReplayPass> {
   const pass = new ReplayPass(opts, known);
   try {
-    await scanCapture(c, pass);
+    await scanCapture(c, pass, ring);
   } catch (e) {
     pass.fail(e);
   }
   return pass;
 }
 
-/** A capture file (gzip detected by magic). Throws only when the file cannot be opened. */
-export async function analyzeFile(path: string, opts: AnalyzeOptions = {}): Promise<ReplayResult> {
+/**
+ * A capture file (gzip detected by magic). Throws only when the file cannot be opened.
+ * `ring`: the reader's buffers (source.ts), for tests that make it small.
+ */
+export async function analyzeFile(path: string, opts: AnalyzeOptions = {}, ring?: RingSize): Promise<ReplayResult> {
   const c = openCapture(path);
   const o = { file: path, ...opts };
-  const out = (await passOverFile(c, o)).finish();
-  return 'result' in out ? out.result : done(await passOverFile(c, o, out.again));
+  const out = (await passOverFile(c, o, undefined, ring)).finish();
+  return 'result' in out ? out.result : done(await passOverFile(c, o, out.again, ring));
 }

@@ -71,7 +71,8 @@ export interface EcpEv extends EvBase {
   subtype: number;
   /**
    * the ECP payload (ULPDU) is `bytes[payloadStart..payloadEnd)`: the record's octets, which
-   * the drivers (analyze.ts) hand over as a private copy or as a view nothing writes to
+   * the drivers (analyze.ts, source.ts) hand over as a private copy or as a view nothing
+   * writes to until it is released (`detach`)
    */
   bytes: Uint8Array;
   payloadStart: number;
@@ -80,6 +81,16 @@ export interface EcpEv extends EvBase {
 }
 
 export type FrameEv = LldpEv | EcpEv;
+
+/** If `ev`'s payload lies in `buffer`, which is about to be overwritten: a copy of the payload instead. */
+export function detach(ev: EcpEv, buffer: ArrayBufferLike): void {
+  if (ev.bytes.buffer !== buffer) return;
+  const copy = new Uint8Array(ev.payloadEnd - ev.payloadStart);
+  copy.set(ev.bytes.subarray(ev.payloadStart, ev.payloadEnd));
+  ev.bytes = copy;
+  ev.payloadStart = 0;
+  ev.payloadEnd = copy.length;
+}
 
 /** A frame that could not be decoded at all (drawn as a mark, not an arrow). */
 export interface MalformedEv {

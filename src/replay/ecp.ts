@@ -5,7 +5,7 @@
  * lost), sequence gaps (anything but +1, a restart at 1, or 0xFFFF → 1/0) and sequence
  * reuse (same seq, different payload: a receiver drops it as a duplicate).
  */
-import type { EcpEv, EcpProto } from './collect.js';
+import { detach, type EcpEv, type EcpProto } from './collect.js';
 import type { Ends } from './roles.js';
 import type { EcpDirection, EcpduView, EcpSection, Finding, LadderEnd } from './types.js';
 import { finding, fmtMs, round3, stats } from './util.js';
@@ -318,6 +318,16 @@ export class EcpTracker {
     if (e.moreAcks) acks.push(...e.moreAcks);
     const view: EcpduView = { seq: e.seq, frame: e.frame, timeMs: e.t, frames, acks, content: this.content(ev, this.roles.endOf(ev.src)) };
     d.view.list.push(view);
+  }
+
+  /** the reader is about to overwrite `buffer`: the ECPDUs still kept copy their payload out of it */
+  release(buffer: ArrayBufferLike): void {
+    for (const dirs of [this.dirs.ecp22, this.dirs['ecp-draft']]) {
+      for (const d of dirs.values()) {
+        if (d.cur?.ev) detach(d.cur.ev, buffer);
+        for (const e of d.history) if (e.ev) detach(e.ev, buffer);
+      }
+    }
   }
 
   /** whether the ECPDU lists came out as the end-of-capture ack timer `ackTimerMs` makes them */

@@ -14,7 +14,7 @@
 import { evbShort, VSI_TLV_NAMES } from '../../pdu/describe.js';
 import { normalizeMac } from '../../pdu/bytes.js';
 import type { PcapRecordSink } from '../../pdu/pcap.js';
-import { Collector, type EcpEv, type FrameEv, type ReplayEv, type ReplayInput, type VdpItem } from './collect.js';
+import { Collector, detach, type EcpEv, type FrameEv, type ReplayEv, type ReplayInput, type VdpItem } from './collect.js';
 import { EcpTracker } from './ecp.js';
 import { EvbTracker } from './evb.js';
 import { Ends, RoleEvidence, sameRoles, type RolePair } from './roles.js';
@@ -168,6 +168,12 @@ export class ReplayPass implements PcapRecordSink {
   record(buf: Uint8Array, start: number, end: number, linktype: number, index: number, sec: number, nsec: number, ns: bigint | undefined): void {
     const ev = this.col.record(buf, start, end, linktype, index, sec, nsec, ns);
     if (ev !== undefined) this.step(ev);
+  }
+
+  /** the reader is about to overwrite `buffer` (pdu/pcap.ts PcapRecordSink): the frames held back and the ECP tracker's last ECPDUs copy their octets out of it */
+  release(buffer: ArrayBufferLike): void {
+    for (const ev of this.held) if (ev.kind === 'ecp') detach(ev, buffer);
+    this.run?.ecp.release(buffer);
   }
 
   private step(ev: ReplayEv): void {
