@@ -1,0 +1,33 @@
+/** vdpctl's buffered stdout (src/cli/output.ts): what is written comes out as its UTF-8, whatever its size. */
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { BufferedOut } from '../../../src/cli/output.js';
+
+function written(parts: string[]): Buffer {
+  const dir = mkdtempSync(join(tmpdir(), 'vdpd-out-'));
+  try {
+    const path = join(dir, 'out');
+    const fd = openSync(path, 'w');
+    const out = new BufferedOut(fd);
+    for (const p of parts) out.write(p);
+    out.flush();
+    closeSync(fd);
+    return readFileSync(path);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+describe('BufferedOut', () => {
+  it('writes megabytes as their UTF-8, with multi-octet characters and surrogate pairs across every piece boundary', () => {
+    // a pair's high half at each of the positions around 65,536 and 131,072 code units
+    const texts: string[] = [];
+    for (const at of [65_534, 65_535, 65_536, 131_071]) texts.push(`${'a'.repeat(at)}😀×é${'b'.repeat(1000)}`);
+    texts.push(`${'{"vsi": "ÿ", "n": 1}\n'.repeat(200_000)}🎉`);
+    for (const t of texts) expect(written([t]).equals(Buffer.from(t, 'utf8'))).toBe(true);
+    const parts = ['x'.repeat(70_000), '€'.repeat(30_000), 'y'];
+    expect(written(parts).equals(Buffer.from(parts.join(''), 'utf8'))).toBe(true);
+  });
+});
