@@ -67,6 +67,10 @@ interface VsiBody {
   readonly typeVersion: number;
   readonly filters: readonly string[];
   readonly key: number;
+  /** its items (VdpTracker's), one per status octet met: two nearly always, a request's and its responses' */
+  first: VdpItem | undefined;
+  second: VdpItem | undefined;
+  more: VdpItem[] | undefined;
 }
 
 function vsiBody(t: VsiTlv, managerId: string, keys: VsiKeys): VsiBody {
@@ -80,6 +84,9 @@ function vsiBody(t: VsiTlv, managerId: string, keys: VsiKeys): VsiBody {
     typeVersion: t.typeVersion,
     filters: t.filters.map(filterText),
     key: keys.of(vsiid),
+    first: undefined,
+    second: undefined,
+    more: undefined,
   };
 }
 
@@ -242,8 +249,6 @@ export class ByteTable<V> {
 
 interface Manager {
   text: string;
-  /** items by VSI TLV octets (header included: the TLV type is the mode) */
-  items: ByteTable<VdpItem>;
   /**
    * bodies by TLV type (1..4) and the octets after the status: a request and its response
    * differ in the status octet only, and a body costs a decode and the texts of its VSIID
@@ -264,7 +269,7 @@ export class VdpItems {
   private ulpdus = new ByteTable<readonly VdpItem[]>(4096);
   private managers = new ByteTable<Manager>(10_000);
   /** VSI TLVs before any Manager ID TLV: pdu/vdp.ts vdpEntries gives them 16 zero octets */
-  private readonly noManager: Manager = { text: managerIdText(new Uint8Array(MANAGER_ID_LEN)), items: new ByteTable(200_000), bodies: [] };
+  private readonly noManager: Manager = { text: managerIdText(new Uint8Array(MANAGER_ID_LEN)), bodies: [] };
 
   /** the keys of every item made here, whichever way */
   readonly keys = new VsiKeys();
@@ -284,7 +289,7 @@ export class VdpItems {
     const h = ByteTable.hash(b, at, end);
     let m = this.managers.get(h, b, at, end);
     if (m === undefined) {
-      m = { text: managerIdText(b.subarray(at, end)), items: new ByteTable(200_000), bodies: [] };
+      m = { text: managerIdText(b.subarray(at, end)), bodies: [] };
       this.managers.set(h, b, at, end, m);
     }
     return m;
@@ -337,14 +342,16 @@ export class VdpItems {
 
   /** the item of the VSI TLV at b[at..end) (header included); undefined when it does not decode */
   private vsi(mgr: Manager, type: number, b: Uint8Array, at: number, end: number): VdpItem | undefined {
-    const h = ByteTable.hash(b, at, end);
-    let it = mgr.items.get(h, b, at, end);
-    if (it === undefined) {
-      const body = this.body(mgr, type, b, at, end);
-      if (body === undefined) return undefined;
-      it = withStatus(body, b[at + 2]!);
-      mgr.items.set(h, b, at, end, it);
-    }
+    const body = this.body(mgr, type, b, at, end);
+    if (body === undefined) return undefined;
+    const s = b[at + 2]!;
+    if (body.first?.status === s) return body.first;
+    if (body.second?.status === s) return body.second;
+    if (body.more) for (const it of body.more) if (it.status === s) return it;
+    const it = withStatus(body, s);
+    if (body.first === undefined) body.first = it;
+    else if (body.second === undefined) body.second = it;
+    else (body.more ??= []).push(it);
     return it;
   }
 

@@ -125,11 +125,7 @@ class Run {
     if (ev.op === 'other') return tags && { frame: ev.frame, timeMs: ev.t, from, to, kind: 'ecp-other', label: `${draft}ECP reserved op, seq ${ev.seq}`, tags };
     const outcome = this.ecp.onRequest(ev, timers.ackTimerMs, this.evb.operative().op.r);
     if (outcome === 'new') {
-      const sent = this.ecp.sent(ev);
-      for (const it of ev.vdp) {
-        const t = this.vdp.onItem(ev, it, from, timers, sent);
-        if (tags) tags.push(...t);
-      }
+      this.vdp.onItems(ev, from, timers, this.ecp.sent(ev), tags);
     } else tags?.push(outcome);
     if (!tags) return undefined;
     const prefix = outcome === 'retransmission' ? 'retx ' : outcome === 'duplicate' ? 'dup ' : '';

@@ -9,7 +9,7 @@
  * (pass.ts).
  */
 import { EVB_MODE_BRIDGE, EVB_MODE_STATION } from '../../pdu/types.js';
-import type { FrameEv } from './collect.js';
+import type { FrameEv, VdpItem } from './collect.js';
 import type { Finding, LadderEnd, Stations } from './types.js';
 import { finding } from './util.js';
 
@@ -68,6 +68,7 @@ export class RoleEvidence {
   private evbStation: string[] = [];
   private evbBridge: string[] = [];
   private firstReq: string | undefined;
+  private counts = new WeakMap<readonly VdpItem[], number>();
 
   private of(src: string): Sent {
     if (src === this.lastSrc) return this.last!;
@@ -89,14 +90,39 @@ export class RoleEvidence {
       if (e.evb?.evbMode === EVB_MODE_BRIDGE && !this.evbBridge.includes(e.src)) this.evbBridge.push(e.src);
     } else if (e.op === 'req') {
       this.firstReq ??= e.src;
-      for (const v of e.vdp) {
-        if (v.responseBit === true) {
-          if (s.responses++ === 0) this.responders.push(s);
-        } else if (v.responseBit === false && v.mode !== 'deassoc') {
-          if (s.requests++ === 0) this.requesters.push(s);
-        }
+      if (e.vdp.length === 0) return;
+      const c = this.countsOf(e.vdp);
+      const responses = c & 0xffff;
+      const requests = c >>> 16;
+      if (responses > 0) {
+        if (s.responses === 0) this.responders.push(s);
+        s.responses += responses;
+      }
+      if (requests > 0) {
+        if (s.requests === 0) this.requesters.push(s);
+        s.requests += requests;
       }
     }
+  }
+
+  /**
+   * VDP responses (low 16 bits) and Assoc/PreAssoc requests (high 16 bits) among `items`,
+   * counted once per array: an ECPDU's items are the same interned array for every repeat
+   * of its ULPDU (items.ts), and this runs for every frame
+   */
+  private countsOf(items: readonly VdpItem[]): number {
+    let c = this.counts.get(items);
+    if (c === undefined) {
+      let responses = 0;
+      let requests = 0;
+      for (const v of items) {
+        if (v.responseBit === true) responses++;
+        else if (v.responseBit === false && v.mode !== 'deassoc') requests++;
+      }
+      c = responses | (requests << 16);
+      this.counts.set(items, c);
+    }
+    return c;
   }
 
   /** The roles the evidence so far gives, and the findings about them. */

@@ -74,6 +74,8 @@ interface Vsi {
   run: KaRun | undefined;
   report: VsiReport;
   state: string;
+  /** `state` is one in which the VSI lives and is kept alive (ALIVE) */
+  alive: boolean;
   confirmed: VsiMode | undefined;
   pending: Pending[];
   everRequested: boolean;
@@ -85,6 +87,17 @@ export type VdpTag = 'response' | 'error-response' | 'unsolicited-deassoc';
 
 function modeName(m: VsiMode): string {
   return VSI_TLV_NAMES[m] ?? m;
+}
+
+/** `FROM -> TO` texts, made once per pair of states: every VSI's timeline has a few, and a text made each time was two strings more per state change to keep */
+const TRANSITIONS = new Map<string, Map<string, string>>();
+
+function transitionText(from: string, to: string): string {
+  let byTo = TRANSITIONS.get(from);
+  if (byTo === undefined) TRANSITIONS.set(from, (byTo = new Map()));
+  let text = byTo.get(to);
+  if (text === undefined) byTo.set(to, (text = `${from} -> ${to}`));
+  return text;
 }
 
 /** statusShort of each status octet, made once: every request and response needs one */
@@ -232,6 +245,7 @@ export class VdpTracker {
         },
         run: undefined,
         state: 'NONE',
+        alive: false,
         confirmed: undefined,
         pending: [],
         everRequested: false,
@@ -320,7 +334,7 @@ export class VdpTracker {
   /** collapsed mode: the success response (`ev`, `it`) to the run's open keep-alive */
   private runResponse(v: Vsi, ev: EcpEv, it: VdpItem, latency: number | undefined): boolean {
     const r = v.run;
-    if (!r || !r.open || modeName(it.mode) !== modeName(r.openItem.mode)) return false;
+    if (!r || !r.open || it.mode !== r.openItem.mode) return false;
     if (r.pairs < MIN_RUN) {
       r.rawNums.push(r.openFrame, r.openT, r.openSeq, ev.frame, ev.t, ev.seq, latency!);
       r.rawItems.push(r.openItem, it);
@@ -335,8 +349,9 @@ export class VdpTracker {
 
   private move(v: Vsi, to: string, frame: number | null, t: number, reason: string, note?: string): void {
     if (v.state === to) return;
-    this.entry(v, timelineEntry(frame, t, 'state', undefined, undefined, undefined, undefined, undefined, undefined, `${v.state} -> ${to}`, reason, note));
+    this.entry(v, timelineEntry(frame, t, 'state', undefined, undefined, undefined, undefined, undefined, undefined, transitionText(v.state, to), reason, note));
     v.state = to;
+    v.alive = ALIVE.has(to);
   }
 
   /** Respond-wait deadlines that passed before `t`: the station gives up (lldpad: END). */
@@ -409,7 +424,7 @@ export class VdpTracker {
   }
 
   private checkKeepAlive(v: Vsi, frame: number, t: number, timers: EvbTimers): void {
-    if (!ALIVE.has(v.state) || !v.lastReq) return;
+    if (!v.alive || !v.lastReq) return;
     const gap = t - v.lastReq.t;
     if (gap <= timers.keepAliveToleranceMs) return;
     this.findings.push(
@@ -422,15 +437,25 @@ export class VdpTracker {
     );
   }
 
-  /** One VDP TLV of a new ECPDU; `from` is the sender's role. */
-  onItem(ev: EcpEv, it: VdpItem, from: 'station' | 'bridge' | 'other', timers: EvbTimers, sent: SentEcpdu): readonly VdpTag[] {
-    const isResponse = it.responseBit ?? from === 'bridge';
+  /** The VDP TLVs of a new ECPDU, in order; `from` is the sender's role. Their ladder tags go to `tags` when given. */
+  onItems(ev: EcpEv, from: 'station' | 'bridge' | 'other', timers: EvbTimers, sent: SentEcpdu, tags: string[] | undefined): void {
+    const items = ev.vdp;
+    for (let i = 0; i < items.length; i++) {
+      const it = items[i]!;
+      const isResponse = it.responseBit ?? from === 'bridge';
+      // the two usual cases first, without a call between (a capture has one per VSI TLV)
+      const t =
+        from === 'station' && !isResponse ? this.request(ev, it, timers, sent) : from === 'bridge' && isResponse ? this.response(ev, it, timers) : this.unusual(ev, it, from, isResponse, timers);
+      if (tags) for (const x of t) tags.push(x);
+    }
+  }
+
+  /** A VDP TLV that is neither a station's request nor a bridge's response. */
+  private unusual(ev: EcpEv, it: VdpItem, from: 'station' | 'bridge' | 'other', isResponse: boolean, timers: EvbTimers): readonly VdpTag[] {
     if (from === 'other') {
       this.findings.push(finding('role-violation', 'info', ev.frame, ev.t, `VDP ${modeName(it.mode)} for VSI ${it.vsiid} from ${ev.src}, which is neither the station nor the bridge: not analysed`, { vsiid: it.vsiid }));
       return NO_TAGS;
     }
-    if (from === 'station' && !isResponse) return this.request(ev, it, timers, sent);
-    if (from === 'bridge' && isResponse) return this.response(ev, it, timers);
     if (from === 'bridge' && it.mode === 'deassoc') return this.unsolicited(ev, it, timers);
     const v = this.get(it);
     this.entry(v, itemEntry(ev, it, isResponse ? 'response' : 'request', from, `unexpected from the ${from}`));
@@ -458,7 +483,7 @@ export class VdpTracker {
       this.entry(v, requestEntry(ev, it, 'resend', `sent again, the request at frame ${waiting.frame} has no response yet`));
       return NO_TAGS;
     }
-    const keepalive = v.confirmed === it.mode && v.state === CONFIRMED[it.mode] && ALIVE.has(v.state);
+    const keepalive = v.confirmed === it.mode && v.state === CONFIRMED[it.mode] && v.alive;
     const p = this.pending(v, it.mode, ev.frame, ev.t, keepalive ? 'keepalive' : 'request', ev.t + timers.respWaitDelayMs, sent);
     v.pending.push(p);
     this.addDeadline(p);
@@ -613,7 +638,7 @@ export class VdpTracker {
           }),
         );
       }
-      if (ALIVE.has(v.state) && v.lastReq && endT - v.lastReq.t > timers.keepAliveToleranceMs) {
+      if (v.alive && v.lastReq && endT - v.lastReq.t > timers.keepAliveToleranceMs) {
         const gap = endT - v.lastReq.t;
         this.findings.push(
           finding('late-keepalive', 'warning', v.lastReq.frame, v.lastReq.t, `VSI ${v.report.vsiid} (${v.state}): no keep-alive in the ${fmtMs(gap)} from frame ${v.lastReq.frame} to the end of the capture, more than 1.5 × reinitKeepAlive = ${fmtMs(timers.keepAliveToleranceMs)}`, {

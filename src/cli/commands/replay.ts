@@ -78,6 +78,9 @@ export function registerReplayCommand(program: Command): void {
     .option('--svg <file>', 'also write a ladder diagram of the exchange as SVG')
     .option('--full', 'list every keep-alive and every ECPDU (default: uneventful keep-alive runs are one line, only eventful ECPDUs are listed)')
     .action(async (file: string, o: ReplayCliOptions) => {
-      process.exitCode = await runReplay(file, o);
+      // everything has been written synchronously: exit now instead of letting Node wait for
+      // V8's background work to drain (compilations of code that will not run again; a
+      // 100,000-frame replay ended ~20 ms sooner)
+      process.exit(await runReplay(file, o));
     });
 }
