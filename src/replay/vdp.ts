@@ -44,15 +44,8 @@ function delivered(p: Pending): boolean {
 
 /** An open run of uneventful keep-alives (collapsed mode), kept as figures, not entries. */
 interface KaRun {
-  /**
-   * its first MIN_RUN keep-alive/response pairs, made into entries only if the run ends
-   * shorter than that: per pair the keep-alive's frame, time and seq, the response's frame,
-   * time and seq, and the latency (`rawNums`); the keep-alive's and the response's item
-   * (`rawItems`). Every VSI starts a run; entries made for each would be garbage nearly
-   * always, and a capture's first rounds make thousands.
-   */
-  rawNums: number[];
-  rawItems: VdpItem[];
+  /** its slot in the tracker's store of the first pairs of runs (VdpTracker.rawNums) */
+  raw: number;
   pairs: number;
   firstFrame: number;
   firstT: number;
@@ -79,7 +72,9 @@ interface Vsi {
   confirmed: VsiMode | undefined;
   pending: Pending[];
   everRequested: boolean;
-  lastReq: { frame: number; t: number } | undefined;
+  /** the latest request's (or keep-alive's) frame (-1: none yet) and time */
+  lastReqFrame: number;
+  lastReqT: number;
   lastDeassocReq: number | undefined;
 }
 
@@ -218,6 +213,18 @@ export class VdpTracker {
   private spare: Pending[] = [];
   private head = 0;
   private compactAt = 64;
+  /**
+   * The first MIN_RUN keep-alive/response pairs of each open run, made into entries only if
+   * the run ends shorter than that: per pair the keep-alive's frame, time and seq, the
+   * response's frame, time and seq, and the latency (`rawNums`), the keep-alive's and the
+   * response's item (`rawItems`); a slot per run, reused once it ends (`rawFree`). Every VSI
+   * starts a run in a capture's first rounds: two arrays per run, or entries, were thousands
+   * of objects to carry through the young generation's collections.
+   */
+  private rawNums: number[] = [];
+  private rawItems: VdpItem[] = [];
+  private rawFree: number[] = [];
+  private rawSlots = 0;
   private firstStationRequestT: number | undefined;
 
   constructor(
@@ -249,7 +256,8 @@ export class VdpTracker {
         confirmed: undefined,
         pending: [],
         everRequested: false,
-        lastReq: undefined,
+        lastReqFrame: -1,
+        lastReqT: 0,
         lastDeassocReq: undefined,
       };
       while (this.byKey.length < it.key) this.byKey.push(undefined);
@@ -285,13 +293,29 @@ export class VdpTracker {
         note: `${r.pairs} keep-alives, each answered with success`,
       });
     } else {
-      const n = r.rawNums;
-      for (let i = 0, k = 0; i < n.length; i += 7, k += 2) {
-        tl.push(requestEntryAt(n[i]!, n[i + 1]!, n[i + 2]!, r.rawItems[k]!, 'keepalive'));
-        tl.push(responseEntryAt(n[i + 3]!, n[i + 4]!, n[i + 5]!, r.rawItems[k + 1]!, n[i + 6]!));
+      const n = this.rawNums;
+      const items = this.rawItems;
+      for (let p = 0; p < r.pairs; p++) {
+        const i = (r.raw * MIN_RUN + p) * PAIR_NUMS;
+        const k = (r.raw * MIN_RUN + p) * PAIR_ITEMS;
+        tl.push(requestEntryAt(n[i]!, n[i + 1]!, n[i + 2]!, items[k]!, 'keepalive'));
+        tl.push(responseEntryAt(n[i + 3]!, n[i + 4]!, n[i + 5]!, items[k + 1]!, n[i + 6]!));
       }
     }
     if (r.open) tl.push(openEntry(r));
+    // the slot's items are let go of with it
+    for (let k = r.raw * MIN_RUN * PAIR_ITEMS, end = k + MIN_RUN * PAIR_ITEMS; k < end; k++) this.rawItems[k] = NO_ITEM;
+    this.rawFree.push(r.raw);
+  }
+
+  /** a free slot in rawNums/rawItems for a new run */
+  private rawSlot(): number {
+    const free = this.rawFree.pop();
+    if (free !== undefined) return free;
+    // the arrays grow a slot at a time and stay packed (numbers unboxed)
+    for (let i = 0; i < MIN_RUN * PAIR_NUMS; i++) this.rawNums.push(0);
+    for (let i = 0; i < MIN_RUN * PAIR_ITEMS; i++) this.rawItems.push(NO_ITEM);
+    return this.rawSlots++;
   }
 
   /** collapsed mode: a keep-alive joins the VSI's run (true) or the run ends first (false) */
@@ -301,8 +325,7 @@ export class VdpTracker {
     if (r && r.open) return false; // the previous one is still unanswered: eventful
     if (!r) {
       v.run = {
-        rawNums: [],
-        rawItems: [],
+        raw: this.rawSlot(),
         pairs: 0,
         firstFrame: ev.frame,
         firstT: ev.t,
@@ -336,8 +359,18 @@ export class VdpTracker {
     const r = v.run;
     if (!r || !r.open || it.mode !== r.openItem.mode) return false;
     if (r.pairs < MIN_RUN) {
-      r.rawNums.push(r.openFrame, r.openT, r.openSeq, ev.frame, ev.t, ev.seq, latency!);
-      r.rawItems.push(r.openItem, it);
+      const n = this.rawNums;
+      const i = (r.raw * MIN_RUN + r.pairs) * PAIR_NUMS;
+      n[i] = r.openFrame;
+      n[i + 1] = r.openT;
+      n[i + 2] = r.openSeq;
+      n[i + 3] = ev.frame;
+      n[i + 4] = ev.t;
+      n[i + 5] = ev.seq;
+      n[i + 6] = latency!;
+      const k = (r.raw * MIN_RUN + r.pairs) * PAIR_ITEMS;
+      this.rawItems[k] = r.openItem;
+      this.rawItems[k + 1] = it;
     }
     r.pairs++;
     r.open = false;
@@ -424,13 +457,13 @@ export class VdpTracker {
   }
 
   private checkKeepAlive(v: Vsi, frame: number, t: number, timers: EvbTimers): void {
-    if (!v.alive || !v.lastReq) return;
-    const gap = t - v.lastReq.t;
+    if (!v.alive || v.lastReqFrame < 0) return;
+    const gap = t - v.lastReqT;
     if (gap <= timers.keepAliveToleranceMs) return;
     this.findings.push(
-      finding('late-keepalive', 'warning', frame, t, `VSI ${v.report.vsiid} (${v.state}): ${fmtMs(gap)} without a keep-alive since frame ${v.lastReq.frame}, more than 1.5 × reinitKeepAlive = ${fmtMs(timers.keepAliveToleranceMs)}`, {
+      finding('late-keepalive', 'warning', frame, t, `VSI ${v.report.vsiid} (${v.state}): ${fmtMs(gap)} without a keep-alive since frame ${v.lastReqFrame}, more than 1.5 × reinitKeepAlive = ${fmtMs(timers.keepAliveToleranceMs)}`, {
         vsiid: v.report.vsiid,
-        relatedFrames: [v.lastReq.frame],
+        relatedFrames: [v.lastReqFrame],
         valueMs: gap,
         limitMs: timers.keepAliveToleranceMs,
       }),
@@ -472,10 +505,8 @@ export class VdpTracker {
     this.firstStationRequestT ??= ev.t;
     this.checkKeepAlive(v, ev.frame, ev.t, timers);
     const waiting = pickPending(v.pending, it.mode, false, false);
-    if (v.lastReq) {
-      v.lastReq.frame = ev.frame;
-      v.lastReq.t = ev.t;
-    } else v.lastReq = { frame: ev.frame, t: ev.t };
+    v.lastReqFrame = ev.frame;
+    v.lastReqT = ev.t;
     if (it.mode === 'deassoc') v.lastDeassocReq = ev.frame;
     if (waiting) {
       waiting.deliveredBefore = delivered(waiting);
@@ -552,7 +583,10 @@ export class VdpTracker {
         if (it.reason === 0) {
           this.move(v, CONFIRMED[it.mode], ev.frame, ev.t, 'bridge-response-success', 'request not in the capture');
           v.confirmed = it.mode === 'deassoc' ? undefined : it.mode;
-          if (it.mode !== 'deassoc') v.lastReq ??= { frame: ev.frame, t: ev.t };
+          if (it.mode !== 'deassoc' && v.lastReqFrame < 0) {
+            v.lastReqFrame = ev.frame;
+            v.lastReqT = ev.t;
+          }
         }
       } else {
         const last = v.report.timeline.filter((e) => e.kind === 'response' && e.frame !== ev.frame).pop();
@@ -616,7 +650,7 @@ export class VdpTracker {
     this.findings.push(
       finding('unsolicited-deassoc', 'warning', ev.frame, ev.t, `VSI ${it.vsiid}: the bridge de-associated it without a request${ctx}`, {
         vsiid: it.vsiid,
-        relatedFrames: v.lastReq ? [v.lastReq.frame] : undefined,
+        relatedFrames: v.lastReqFrame >= 0 ? [v.lastReqFrame] : undefined,
       }),
     );
     for (const p of v.pending) p.answered = true;
@@ -638,10 +672,10 @@ export class VdpTracker {
           }),
         );
       }
-      if (v.alive && v.lastReq && endT - v.lastReq.t > timers.keepAliveToleranceMs) {
-        const gap = endT - v.lastReq.t;
+      if (v.alive && v.lastReqFrame >= 0 && endT - v.lastReqT > timers.keepAliveToleranceMs) {
+        const gap = endT - v.lastReqT;
         this.findings.push(
-          finding('late-keepalive', 'warning', v.lastReq.frame, v.lastReq.t, `VSI ${v.report.vsiid} (${v.state}): no keep-alive in the ${fmtMs(gap)} from frame ${v.lastReq.frame} to the end of the capture, more than 1.5 × reinitKeepAlive = ${fmtMs(timers.keepAliveToleranceMs)}`, {
+          finding('late-keepalive', 'warning', v.lastReqFrame, v.lastReqT, `VSI ${v.report.vsiid} (${v.state}): no keep-alive in the ${fmtMs(gap)} from frame ${v.lastReqFrame} to the end of the capture, more than 1.5 × reinitKeepAlive = ${fmtMs(timers.keepAliveToleranceMs)}`, {
             vsiid: v.report.vsiid,
             valueMs: gap,
             limitMs: timers.keepAliveToleranceMs,
@@ -658,3 +692,8 @@ export class VdpTracker {
 
 /** a run of fewer keep-alives than this stays as individual lines */
 const MIN_RUN = 3;
+/** the item in VdpTracker.rawItems' unused places (one kind of element throughout) */
+const NO_ITEM: VdpItem = { mode: 'assoc', status: 0, responseBit: false, reason: 0, keep: false, hard: false, vsiid: '', vsiidFormat: '', managerId: '', typeId: 0, typeVersion: 0, filters: [], draft: false, key: -1 };
+/** figures kept per keep-alive/response pair of a run (VdpTracker.rawNums) and items (rawItems) */
+const PAIR_NUMS = 7;
+const PAIR_ITEMS = 2;

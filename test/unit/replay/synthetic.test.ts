@@ -113,6 +113,36 @@ describe('replay findings on built captures', () => {
     ]);
   });
 
+  it('keep-alive runs: a short run keeps its pairs as lines (as --full shows them), a long one is one line; a run started after another ended shows only its own', () => {
+    const frames: [number, Uint8Array][] = [];
+    let seq = 1;
+    const ex = (t: number, mode: VsiMode, vsi: number): void => {
+      frames.push(...exchange(t, seq, seq, mode, vsi));
+      seq++;
+    };
+    ex(0, 'assoc', 1);
+    ex(1, 'assoc', 2);
+    for (let k = 1; k <= 5; k++) ex(k * 1000, 'assoc', 2); // VSI 2: five keep-alives, collapsed
+    ex(2000.5, 'assoc', 1);
+    ex(3000.5, 'assoc', 1); // VSI 1: two keep-alives, then its run ends
+    ex(4000.5, 'deassoc', 1);
+    ex(4100, 'assoc', 3);
+    ex(5100, 'assoc', 3); // VSI 3's run starts after VSI 1's ended: one pair
+    frames.push([6100, vdpFrame(ST, seq, 'assoc', 0, 3)], [6100.1, ack(BR, seq)]); // and an unanswered keep-alive at the end
+    frames.sort((a, b) => a[0] - b[0]);
+    const inputs: ReplayInput[] = frames.map(([ms, bytes]) => ({ ts: BigInt(Math.round(ms * 1e6)) + 1_700_000_000_000_000_000n, bytes }));
+    const collapsed = analyzeSync(inputs).report;
+    const full = analyzeSync(inputs, { full: true }).report;
+    const line = (e: ReplayReport['vsis'][number]['timeline'][number]): string => `${e.kind}@${e.frame}`;
+    const [v1, v2, v3] = collapsed.vsis;
+    expect(v1!.timeline.map(line)).toEqual(full.vsis[0]!.timeline.map(line));
+    expect(v1!.timeline.filter((e) => e.kind === 'keepalive')).toHaveLength(2);
+    expect(v2!.timeline.filter((e) => e.kind === 'keepalives').map((e) => e.count)).toEqual([5]);
+    expect(v3!.timeline).toEqual(full.vsis[2]!.timeline);
+    expect(v3!.timeline.map((e) => e.kind)).toEqual(['request', 'state', 'response', 'state', 'keepalive', 'response', 'keepalive']);
+    expect(v3!.timeline[5]!.latencyMs).toBe(2);
+  });
+
   it('error responses: reason text, KEEP keeps the association, HARD error ends it', () => {
     const r = run([
       ...exchange(0, 1, 1, 'assoc', 1),
