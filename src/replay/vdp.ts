@@ -221,7 +221,7 @@ export class VdpTracker {
    * starts a run in a capture's first rounds: two arrays per run, or entries, were thousands
    * of objects to carry through the young generation's collections.
    */
-  private rawNums: number[] = [];
+  private rawNums = new Float64Array(0);
   private rawItems: VdpItem[] = [];
   private rawFree: number[] = [];
   private rawSlots = 0;
@@ -312,10 +312,18 @@ export class VdpTracker {
   private rawSlot(): number {
     const free = this.rawFree.pop();
     if (free !== undefined) return free;
-    // the arrays grow a slot at a time and stay packed (numbers unboxed)
-    for (let i = 0; i < MIN_RUN * PAIR_NUMS; i++) this.rawNums.push(0);
-    for (let i = 0; i < MIN_RUN * PAIR_ITEMS; i++) this.rawItems.push(NO_ITEM);
-    return this.rawSlots++;
+    const slot = this.rawSlots++;
+    if ((slot + 1) * MIN_RUN * PAIR_NUMS > this.rawNums.length) {
+      // doubled at once, with native copies: a capture's first rounds start a run per VSI
+      const slots = Math.max(64, 2 * slot);
+      const nums = new Float64Array(slots * MIN_RUN * PAIR_NUMS);
+      nums.set(this.rawNums);
+      this.rawNums = nums;
+      const items = new Array<VdpItem>(slots * MIN_RUN * PAIR_ITEMS).fill(NO_ITEM);
+      for (let i = 0; i < this.rawItems.length; i++) items[i] = this.rawItems[i]!;
+      this.rawItems = items;
+    }
+    return slot;
   }
 
   /** collapsed mode: a keep-alive joins the VSI's run (true) or the run ends first (false) */
