@@ -152,7 +152,9 @@ describe('replay: a file read through a ring of reused buffers', () => {
     // the buffer the first came in was reused; once while the first frames are held back
     // (the roles are not guessed yet), once after
     const inputs = exchange(1500, [vdpFrame(OTHER, 1, 'preassoc', 0, 77)], [big(10_000), ack(BR, 1500)]);
-    const at = (i: number, bytes: Uint8Array): void => inputs.splice(i, 0, { ts: inputs[i - 1]!.ts as bigint, bytes });
+    const at = (i: number, bytes: Uint8Array): void => {
+      inputs.splice(i, 0, { ts: inputs[i - 1]!.ts as bigint, bytes });
+    };
     at(5000, vdpFrame(OTHER, 2, 'preassoc', 0, 78));
     at(3000, vdpFrame(OTHER, 2, 'preassoc', 0, 78));
     at(2000, big(9_000));
