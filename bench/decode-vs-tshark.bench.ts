@@ -42,7 +42,7 @@ export default async function decodeVsTshark(): Promise<BenchResult[]> {
     }
     w.close();
     const file = w.files[0]!;
-    const cli = join(import.meta.dirname, '..', 'src', 'cli', 'vdpctl.js');
+    const cli = join(import.meta.dirname, '..', 'src', 'cli', 'vdpctl.cjs');
     const vdpctlMs = timed('node', [cli, 'decode', '--json', file]);
     const tsharkMs = timed('tshark', ['-r', file, '-T', 'json']);
     const tsharkVMs = timed('tshark', ['-r', file, '-V']);

@@ -83,7 +83,7 @@ export default async function (): Promise<BenchResult[]> {
     // one round of the same exchange: each command's start-up and fixed costs
     const small = generate(join(dir, 'one-round'), 1);
     const smallFile = small.files[0]!;
-    const cli = join(import.meta.dirname, '..', 'src', 'cli', 'vdpctl.js');
+    const cli = join(import.meta.dirname, '..', 'src', 'cli', 'vdpctl.cjs');
     // what replay found (an untimed run: the timed ones write to /dev/null like tshark's)
     // run as a user runs it: the file itself, so its `#!` line (Node, glibc tunables) applies
     const r = spawnSync(cli, ['replay', '--json', file], { maxBuffer: 1 << 30, encoding: 'utf8' });

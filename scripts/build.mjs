@@ -40,7 +40,55 @@ for (const name of BUNDLED_COMMANDS) {
   rmSync(`${file}.map`, { force: true });
 }
 
-// vdpctl itself, with commander, in one file too: commander is CommonJS, and Node's ESM
+// The vdpctl executable: one CommonJS file, vdpctl.cjs, with commander and the subcommand
+// modules above in it (each run only when its subcommand is: esbuild keeps a dynamic
+// import lazy). Node starts a CommonJS entry without its ESM loader, requires Node's own
+// modules without building their ESM facades (the one of node:fs reads every lazy export,
+// loading fs/promises, streams, readline), and a one-round `vdpctl replay` took ~100 ms
+// instead of ~120 (BENCHMARKS.md, replay-vs-tshark). `lab` and `capture` stay ES modules,
+// loaded by a dynamic import: they find files from their own location (import.meta). Other
+// npm packages stay require()s (koffi and cap are native).
+{
+  const entry = join(ROOT, 'dist', 'src', 'cli', 'vdpctl.js');
+  const file = join(ROOT, 'dist', 'src', 'cli', 'vdpctl.cjs');
+  const tmp = `${file}.${process.pid}.tmp`;
+  await build({
+    entryPoints: [entry],
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    external: ['./commands/lab.js', './commands/capture.js'],
+    // import.meta.url (createRequire for modules loaded only when needed, e.g. node:zlib)
+    define: { 'import.meta.url': 'vdpctlImportMetaUrl' },
+    // ("use strict" first: esbuild's own comes after the banner, where it is no directive)
+    banner: { js: "'use strict';\nconst vdpctlImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
+    plugins: [
+      {
+        name: 'npm-packages-but-commander-external',
+        setup(b) {
+          b.onResolve({ filter: /^[^./]/ }, (args) => {
+            // commander requires node:child_process at load (for executable subcommands,
+            // which vdpctl has none of): with net, dgram and the stream modules ~3 ms of
+            // every start. It gets the module on first use instead.
+            if (args.path === 'node:child_process' && /[\\/]commander[\\/]/.test(args.importer)) return { path: 'lazy-child-process', namespace: 'vdpctl' };
+            return args.path === 'commander' || args.path.startsWith('commander/') ? undefined : { path: args.path, external: true };
+          });
+          b.onLoad({ filter: /^lazy-child-process$/, namespace: 'vdpctl' }, () => ({
+            contents: "let m; module.exports = new Proxy({}, { get: (_, k) => (m ??= require('node:child_process'))[k] });",
+            loader: 'js',
+          }));
+        },
+      },
+    ],
+    outfile: tmp,
+    logLevel: 'warning',
+  });
+  renameSync(tmp, file);
+}
+
+// vdpctl.js, with commander, in one file too (an ES module, for `node dist/src/cli/vdpctl.js`
+// and for anything that imports it): commander is CommonJS, and Node's ESM
 // loader parses each of its files for their exports before running them (~15 ms of every
 // vdpctl start here). The subcommand modules stay separate files (loaded one at a time), and
 // commander's own require() calls for Node's modules go through a real require.
@@ -63,4 +111,4 @@ for (const name of BUNDLED_COMMANDS) {
 }
 
 // the two commands run as they are (their `#!` lines set Node's flags and glibc's tunables)
-for (const bin of ['vdpd', 'vdpctl']) chmodSync(join(ROOT, 'dist', 'src', 'cli', `${bin}.js`), 0o755);
+for (const bin of ['vdpd.js', 'vdpctl.cjs', 'vdpctl.js']) chmodSync(join(ROOT, 'dist', 'src', 'cli', bin), 0o755);

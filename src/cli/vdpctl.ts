@@ -22,6 +22,10 @@ program.exitOverride((err) => {
   // commander's own errors (unknown option, missing argument) are usage errors: exit 2
   process.exit(err.exitCode === 0 ? 0 : 2);
 });
-for (const register of await registrationsFor(process.argv)) register(program);
+// no top-level await: the build makes the executable a CommonJS file (scripts/build.mjs)
+async function main(): Promise<void> {
+  for (const register of await registrationsFor(process.argv)) register(program);
+  await program.parseAsync(process.argv);
+}
 
-await program.parseAsync(process.argv);
+void main();

@@ -9,7 +9,7 @@ import { LabError } from './netns.js';
 // the compiled daemon, whether this module runs compiled (dist/src/lab) or from source (src/lab, tests)
 const DIST = import.meta.dirname.includes(`${sep}dist${sep}`) ? join(import.meta.dirname, '..') : join(import.meta.dirname, '..', '..', 'dist', 'src');
 export const VDPD = join(DIST, 'cli', 'vdpd.js');
-export const VDPCTL = join(DIST, 'cli', 'vdpctl.js');
+export const VDPCTL = join(DIST, 'cli', 'vdpctl.cjs');
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

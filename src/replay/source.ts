@@ -7,9 +7,19 @@
  * error is then thrown for the caller to report.
  */
 import { closeSync, createReadStream, fstatSync, openSync, readSync } from 'node:fs';
-import { createGunzip, gunzipSync } from 'node:zlib';
+import { createRequire } from 'node:module';
 import type { Readable } from 'node:stream';
 import { PcapParser, type PcapRecordSink } from '../../pdu/pcap.js';
+
+/**
+ * node:zlib, loaded when a capture is compressed: with the stream modules it needs it was
+ * a few milliseconds of every replay's start
+ */
+let zlib: typeof import('node:zlib') | undefined;
+
+function zlibModule(): typeof import('node:zlib') {
+  return (zlib ??= createRequire(import.meta.url)('node:zlib') as typeof import('node:zlib'));
+}
 
 /** the gzip magic at the start */
 function isGzip(b: Uint8Array): boolean {
@@ -17,7 +27,7 @@ function isGzip(b: Uint8Array): boolean {
 }
 
 function gunzipped(buf: Uint8Array): Uint8Array {
-  return isGzip(buf) ? new Uint8Array(gunzipSync(buf)) : buf;
+  return isGzip(buf) ? new Uint8Array(zlibModule().gunzipSync(buf)) : buf;
 }
 
 /** Every record of an in-memory capture to `sink`; throws (PduError or zlib error) after the last good record. */
@@ -70,7 +80,7 @@ export async function scanCapture(c: CaptureFile, sink: PcapRecordSink, ring: Ri
   if (c.plain) scanFile(c.path, p, sink, ring);
   else {
     const stream: Readable = createReadStream(c.path, { highWaterMark: 1 << 20 });
-    for await (const chunk of c.gzip ? stream.pipe(createGunzip()) : stream) p.scan(chunk as Uint8Array, sink);
+    for await (const chunk of c.gzip ? stream.pipe(zlibModule().createGunzip()) : stream) p.scan(chunk as Uint8Array, sink);
   }
   p.end();
 }

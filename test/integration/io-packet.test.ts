@@ -72,7 +72,7 @@ describe('vdpctl capture (libpcap)', () => {
     const { tmpdir } = await import('node:os');
     const { parsePcap } = await import('../../pdu/pcap.js');
     const out = join(mkdtempSync(join(tmpdir(), 'vdpd-cap-')), 'mirror');
-    const cap = spawn('ip', ['netns', 'exec', lab.bridge.ns, process.execPath, join(ROOT, 'dist', 'src', 'cli', 'vdpctl.js'), 'capture', lab.bridge.ifname, out, '--count', '5', '--duration', '10', '--quiet']);
+    const cap = spawn('ip', ['netns', 'exec', lab.bridge.ns, process.execPath, join(ROOT, 'dist', 'src', 'cli', 'vdpctl.cjs'), 'capture', lab.bridge.ifname, out, '--count', '5', '--duration', '10', '--quiet']);
     let err = '';
     cap.stderr.on('data', (d: Buffer) => (err += d.toString()));
     await new Promise((r) => setTimeout(r, 1500));

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { captureFiles, CAPTURES } from '../helpers/captures.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
-const CLI = join(ROOT, 'dist', 'src', 'cli', 'vdpctl.js');
+const CLI = join(ROOT, 'dist', 'src', 'cli', 'vdpctl.cjs');
 let dir = '';
 
 beforeAll(() => {

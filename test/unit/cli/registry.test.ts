@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { COMMAND_MODULES, registrationsFor } from '../../../src/cli/registry.js';
 
 const ROOT = join(import.meta.dirname, '..', '..', '..');
-const CLI = join(ROOT, 'dist', 'src', 'cli', 'vdpctl.js');
+const CLI = join(ROOT, 'dist', 'src', 'cli', 'vdpctl.cjs');
 const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 
 describe('vdpctl command registry', () => {
@@ -37,6 +37,22 @@ describe('vdpctl command registry', () => {
       const r = spawnSync(CLI, [flag], { encoding: 'utf8' });
       expect(r.status).toBe(0);
       expect(r.stdout.trim()).toBe(VERSION);
+    }
+  });
+
+  it('the executable is one CommonJS file: the same output as the ES-module build, and the subcommands left as ES modules (lab, capture) load from it', () => {
+    // a script in strict mode, as the ES modules it is made of
+    expect(readFileSync(CLI, 'utf8')).toMatch(/^#![^\n]*\n'use strict';\n/);
+    const capture = join(ROOT, 'captures', 'lldpad-vdp22-assoc-keepalive-deassoc.pcap');
+    const cjs = spawnSync(CLI, ['replay', '--json', capture], { encoding: 'utf8' });
+    const esm = spawnSync(process.execPath, [join(ROOT, 'dist', 'src', 'cli', 'vdpctl.js'), 'replay', '--json', capture], { encoding: 'utf8' });
+    expect(cjs.status).toBe(0);
+    expect(cjs.stdout.length).toBeGreaterThan(1000);
+    expect(cjs.stdout).toBe(esm.stdout);
+    for (const sub of ['lab', 'capture']) {
+      const r = spawnSync(CLI, [sub, '--help'], { encoding: 'utf8' });
+      expect(r.status).toBe(0);
+      expect(r.stdout).toContain(`Usage: vdpctl ${sub}`);
     }
   });
 });

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CAPTURES } from '../../helpers/captures.js';
 
 const ROOT = join(import.meta.dirname, '..', '..', '..');
-const CLI = join(ROOT, 'dist', 'src', 'cli', 'vdpctl.js');
+const CLI = join(ROOT, 'dist', 'src', 'cli', 'vdpctl.cjs');
 const GOLDEN = join(import.meta.dirname, 'golden');
 let dir = '';
 
