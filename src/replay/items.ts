@@ -58,15 +58,7 @@ export class VsiKeys {
 }
 
 /** What a VSI TLV says but for its status octet: shared by a request and its responses (items.ts VdpItems). */
-interface VsiBody {
-  readonly mode: VsiMode;
-  readonly vsiid: string;
-  readonly vsiidFormat: string;
-  readonly managerId: string;
-  readonly typeId: number;
-  readonly typeVersion: number;
-  readonly filters: readonly string[];
-  readonly key: number;
+interface VsiBody extends Pick<VdpItem, 'mode' | 'vsiid' | 'vsiidFormat' | 'managerId' | 'typeId' | 'typeVersion' | 'filters' | 'key'> {
   /** its items (VdpTracker's), one per status octet met: two nearly always, a request's and its responses' */
   first: VdpItem | undefined;
   second: VdpItem | undefined;
