@@ -30,12 +30,19 @@ if (process.env.VDPD_BUILD_LOCKED !== '1') {
 
 execFileSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(ROOT, 'tsconfig.json')], { stdio: 'inherit' });
 
+/**
+ * `entry` bundled by esbuild into `file` with `options`, written beside it and renamed over
+ * it: a vdpctl starting meanwhile reads one whole file
+ */
+async function bundle(entry, file, options) {
+  const tmp = `${file}.${process.pid}.tmp`;
+  await build({ entryPoints: [entry], bundle: true, platform: 'node', target: 'node20', logLevel: 'warning', ...options, outfile: tmp });
+  renameSync(tmp, file);
+}
+
 for (const name of BUNDLED_COMMANDS) {
   const file = join(ROOT, 'dist', 'src', 'cli', 'commands', `${name}.js`);
-  // written beside it and renamed over it: a vdpctl starting meanwhile reads one whole file
-  const tmp = `${file}.${process.pid}.tmp`;
-  await build({ entryPoints: [file], bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', outfile: tmp, logLevel: 'warning' });
-  renameSync(tmp, file);
+  await bundle(file, file, { format: 'esm', packages: 'external' });
   // tsc's map describes the unbundled file
   rmSync(`${file}.map`, { force: true });
 }
@@ -48,44 +55,32 @@ for (const name of BUNDLED_COMMANDS) {
 // instead of ~120 (BENCHMARKS.md, replay-vs-tshark). `lab` and `capture` stay ES modules,
 // loaded by a dynamic import: they find files from their own location (import.meta). Other
 // npm packages stay require()s (koffi and cap are native).
-{
-  const entry = join(ROOT, 'dist', 'src', 'cli', 'vdpctl.js');
-  const file = join(ROOT, 'dist', 'src', 'cli', 'vdpctl.cjs');
-  const tmp = `${file}.${process.pid}.tmp`;
-  await build({
-    entryPoints: [entry],
-    bundle: true,
-    platform: 'node',
-    format: 'cjs',
-    target: 'node20',
-    external: ['./commands/lab.js', './commands/capture.js'],
-    // import.meta.url (createRequire for modules loaded only when needed, e.g. node:zlib)
-    define: { 'import.meta.url': 'vdpctlImportMetaUrl' },
-    // ("use strict" first: esbuild's own comes after the banner, where it is no directive)
-    banner: { js: "'use strict';\nconst vdpctlImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
-    plugins: [
-      {
-        name: 'npm-packages-but-commander-external',
-        setup(b) {
-          b.onResolve({ filter: /^[^./]/ }, (args) => {
-            // commander requires node:child_process at load (for executable subcommands,
-            // which vdpctl has none of): with net, dgram and the stream modules ~3 ms of
-            // every start. It gets the module on first use instead.
-            if (args.path === 'node:child_process' && /[\\/]commander[\\/]/.test(args.importer)) return { path: 'lazy-child-process', namespace: 'vdpctl' };
-            return args.path === 'commander' || args.path.startsWith('commander/') ? undefined : { path: args.path, external: true };
-          });
-          b.onLoad({ filter: /^lazy-child-process$/, namespace: 'vdpctl' }, () => ({
-            contents: "let m; module.exports = new Proxy({}, { get: (_, k) => (m ??= require('node:child_process'))[k] });",
-            loader: 'js',
-          }));
-        },
+await bundle(join(ROOT, 'dist', 'src', 'cli', 'vdpctl.js'), join(ROOT, 'dist', 'src', 'cli', 'vdpctl.cjs'), {
+  format: 'cjs',
+  external: ['./commands/lab.js', './commands/capture.js'],
+  // import.meta.url (createRequire for modules loaded only when needed, e.g. node:zlib)
+  define: { 'import.meta.url': 'vdpctlImportMetaUrl' },
+  // ("use strict" first: esbuild's own comes after the banner, where it is no directive)
+  banner: { js: "'use strict';\nconst vdpctlImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
+  plugins: [
+    {
+      name: 'npm-packages-but-commander-external',
+      setup(b) {
+        b.onResolve({ filter: /^[^./]/ }, (args) => {
+          // commander requires node:child_process at load (for executable subcommands,
+          // which vdpctl has none of): with net, dgram and the stream modules ~3 ms of
+          // every start. It gets the module on first use instead.
+          if (args.path === 'node:child_process' && /[\\/]commander[\\/]/.test(args.importer)) return { path: 'lazy-child-process', namespace: 'vdpctl' };
+          return args.path === 'commander' || args.path.startsWith('commander/') ? undefined : { path: args.path, external: true };
+        });
+        b.onLoad({ filter: /^lazy-child-process$/, namespace: 'vdpctl' }, () => ({
+          contents: "let m; module.exports = new Proxy({}, { get: (_, k) => (m ??= require('node:child_process'))[k] });",
+          loader: 'js',
+        }));
       },
-    ],
-    outfile: tmp,
-    logLevel: 'warning',
-  });
-  renameSync(tmp, file);
-}
+    },
+  ],
+});
 
 // vdpctl.js, with commander, in one file too (an ES module, for `node dist/src/cli/vdpctl.js`
 // and for anything that imports it): commander is CommonJS, and Node's ESM
@@ -94,19 +89,11 @@ for (const name of BUNDLED_COMMANDS) {
 // commander's own require() calls for Node's modules go through a real require.
 {
   const file = join(ROOT, 'dist', 'src', 'cli', 'vdpctl.js');
-  const tmp = `${file}.${process.pid}.tmp`;
-  await build({
-    entryPoints: [file],
-    bundle: true,
-    platform: 'node',
+  await bundle(file, file, {
     format: 'esm',
-    target: 'node20',
     external: ['./commands/*'],
     banner: { js: "import { createRequire as vdpctlCreateRequire } from 'node:module';\nconst require = vdpctlCreateRequire(import.meta.url);" },
-    outfile: tmp,
-    logLevel: 'warning',
   });
-  renameSync(tmp, file);
   rmSync(`${file}.map`, { force: true });
 }
 
