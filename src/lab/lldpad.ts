@@ -22,6 +22,11 @@
  *    inactive", then "VDP protocol not supported") until EVB pushes its values; a bridge's
  *    VDP instance starts with all-zero timers (toutKeepAlive 30 µs: it would de-associate at
  *    once) until the next LLDPDU it sends or receives after the instance exists.
+ *  - Link down while its ECP waits on the ack timer of its last ECPDU (a few ms after every
+ *    transmission, longer when the ACK is lost): lldpad frees the ECP instance without
+ *    cancelling that timer, which then runs on freed memory and lldpad dies (general
+ *    protection fault in dmesg). A test that takes the link down holds ECP towards lldpad
+ *    for a moment first.
  *  - IPv6 must be off in the namespaces (VethLab does it), or captures fill with router
  *    solicitations.
  * The bridge role answers every request with success (stub resource decision) and cannot be
@@ -258,6 +263,13 @@ export class LldpadPeer {
   alive(): boolean {
     const p = this.proc;
     return p !== undefined && p.exitCode === null && p.signalCode === null && existsSync(`/proc/${this.pid}`);
+  }
+
+  /** how our lldpad ended ("running" while it runs): the exit code or the signal, e.g. SIGSEGV */
+  exitStatus(): string {
+    const p = this.proc;
+    if (!p || (p.exitCode === null && p.signalCode === null)) return 'running';
+    return p.signalCode ? `killed by ${p.signalCode}` : `exit code ${p.exitCode}`;
   }
 
   /** Stop our lldpad (only its recorded pid): `signal`, then SIGKILL after `killAfterMs`. Idempotent. */

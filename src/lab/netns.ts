@@ -112,7 +112,7 @@ export class VethLab {
     ip(['-n', end.ns, 'link', 'set', end.ifname, up ? 'up' : 'down']);
   }
 
-  /** Random ingress loss on one side (this kernel has no sch_netem): nftables netdev hook. */
+  /** Random ingress loss on one side (this kernel has no sch_netem): nftables netdev hook. 100: everything dropped. */
   setLoss(side: 'station' | 'bridge', percent: number): void {
     const end = side === 'station' ? this.station : this.bridge;
     try {
@@ -124,7 +124,7 @@ export class VethLab {
     const rules = `table netdev vdplab {
   chain ing {
     type filter hook ingress device "${end.ifname}" priority 0; policy accept;
-    numgen random mod 100 < ${Math.round(percent)} counter drop
+    ${percent >= 100 ? '' : `numgen random mod 100 < ${Math.round(percent)} `}counter drop
   }
 }
 `;
