@@ -47,25 +47,45 @@ for (const name of BUNDLED_COMMANDS) {
   rmSync(`${file}.map`, { force: true });
 }
 
-// The vdpctl executable: one CommonJS file, vdpctl.cjs, with commander and the subcommand
-// modules above in it (each run only when its subcommand is: esbuild keeps a dynamic
-// import lazy). Node starts a CommonJS entry without its ESM loader, requires Node's own
-// modules without building their ESM facades (the one of node:fs reads every lazy export,
-// loading fs/promises, streams, readline), and a one-round `vdpctl replay` took ~100 ms
-// instead of ~120 (BENCHMARKS.md, replay-vs-tshark). `lab` and `capture` stay ES modules,
-// loaded by a dynamic import: they find files from their own location (import.meta). Other
-// npm packages stay require()s (koffi and cap are native).
-await bundle(join(ROOT, 'dist', 'src', 'cli', 'vdpctl.js'), join(ROOT, 'dist', 'src', 'cli', 'vdpctl.cjs'), {
+// CommonJS files get import.meta.url from their own file name (createRequire for modules
+// loaded only when needed, e.g. node:zlib); "use strict" first: esbuild's own comes after
+// the banner, where it is no directive
+const CJS = {
   format: 'cjs',
-  external: ['./commands/lab.js', './commands/capture.js'],
-  // import.meta.url (createRequire for modules loaded only when needed, e.g. node:zlib)
   define: { 'import.meta.url': 'vdpctlImportMetaUrl' },
-  // ("use strict" first: esbuild's own comes after the banner, where it is no directive)
   banner: { js: "'use strict';\nconst vdpctlImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
+};
+
+// The subcommands vdpctl.cjs requires, each a CommonJS file of its own beside its ES module
+// (commands/NAME.cjs): Node compiles only the one being run. In one file with the executable,
+// every start parsed all four (decode, replay, vsi, netlink: 190 of its 450 kB; the whole file
+// took 12–16 ms to compile here).
+const REQUIRED_COMMANDS = ['decode', 'replay', 'vsi', 'netlink'];
+for (const name of REQUIRED_COMMANDS) {
+  const dir = join(ROOT, 'dist', 'src', 'cli', 'commands');
+  await bundle(join(dir, `${name}.js`), join(dir, `${name}.cjs`), { ...CJS, packages: 'external' });
+}
+
+// The vdpctl executable: a CommonJS file, vdpctl.cjs, with commander in it. Node starts a
+// CommonJS entry without its ESM loader, requires Node's own modules without building their
+// ESM facades (the one of node:fs reads every lazy export, loading fs/promises, streams,
+// readline), and a one-round `vdpctl replay` took ~100 ms instead of ~120 (BENCHMARKS.md,
+// replay-vs-tshark). The registry's dynamic imports of the subcommands above become lazy
+// require()s of their .cjs files; `lab` and `capture` stay ES modules, loaded by a dynamic
+// import: they find files from their own location (import.meta). Other npm packages stay
+// require()s (koffi and cap are native).
+await bundle(join(ROOT, 'dist', 'src', 'cli', 'vdpctl.js'), join(ROOT, 'dist', 'src', 'cli', 'vdpctl.cjs'), {
+  ...CJS,
+  external: ['./commands/lab.js', './commands/capture.js'],
   plugins: [
     {
       name: 'npm-packages-but-commander-external',
       setup(b) {
+        const required = new RegExp(`^\\./commands/(${REQUIRED_COMMANDS.join('|')})\\.js$`);
+        b.onResolve({ filter: required }, (args) => ({ path: args.path.replace(/\.js$/, '.cjs'), namespace: 'vdpctl-command' }));
+        b.onLoad({ filter: /.*/, namespace: 'vdpctl-command' }, (args) => ({ contents: `module.exports = require(${JSON.stringify(args.path)});`, loader: 'js' }));
+        // that require() is resolved at run time, from vdpctl.cjs's directory
+        b.onResolve({ filter: /^\.\/commands\/.*\.cjs$/ }, (args) => ({ path: args.path, external: true }));
         b.onResolve({ filter: /^[^./]/ }, (args) => {
           // commander requires node:child_process at load (for executable subcommands,
           // which vdpctl has none of): with net, dgram and the stream modules ~3 ms of

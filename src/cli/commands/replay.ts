@@ -12,7 +12,7 @@ import { analyzeFile } from '../../replay/analyze.js';
 import { renderSvg } from '../../replay/svg.js';
 import { renderText } from '../../replay/text.js';
 import type { ReplayResult } from '../../replay/types.js';
-import { BufferedOut } from '../output.js';
+import { BufferedOut, writeJsonLines } from '../output.js';
 
 export interface ReplayCliOptions {
   station?: string;
@@ -52,7 +52,7 @@ export async function runReplay(file: string, o: ReplayCliOptions): Promise<numb
     return 2;
   }
   const out = new BufferedOut();
-  if (o.json) out.write(`${JSON.stringify(result.report, null, 2)}\n`);
+  if (o.json) writeJsonLines(out, result.report);
   else out.write(renderText(result.report));
   out.flush();
   if (o.svg) {
