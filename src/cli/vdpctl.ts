@@ -1,4 +1,4 @@
-#!/usr/bin/env -S -u NODE_EXTRA_CA_CERTS GLIBC_TUNABLES=glibc.malloc.hugetlb=1 node --v8-pool-size=1
+#!/usr/bin/env -S -u NODE_EXTRA_CA_CERTS GLIBC_TUNABLES=glibc.malloc.hugetlb=1 node --v8-pool-size=1 --max-semi-space-size=4
 /** vdpctl: client and tools for vdpd. Each subcommand lives in src/cli/commands/; only the one run is loaded (registry.ts). */
 // The `#!` line's GLIBC_TUNABLES: glibc asks the kernel for transparent huge pages for what it
 // maps (madvise; a kernel set to `never` ignores it). `vdpctl replay` reads a whole capture
@@ -13,6 +13,11 @@
 // its hot code in the background; on a two-core machine four workers took turns with the main
 // thread (cold replay of 100,000 frames: fastest of 15 400 ms against 450, quarter 420 against
 // 500; BENCHMARKS.md, replay-vs-tshark). A CLI has no parallel GC to lose.
+// `--max-semi-space-size=4`: the young generation stops growing at 2 × 4 MB instead of 2 × 16.
+// A replay keeps what its first frames build (every VSI's record) and then makes short-lived
+// garbage; the larger young generation only meant more fresh memory, and on a VM where a page
+// fault costs 5–10 µs a cold replay of 100,000 frames took ~1,500 more of them and 6 ms more
+// GC: 13 ms slower (median of 41 pairs, faster with the flag in 34; BENCHMARKS.md).
 import { Command } from 'commander';
 import { registrationsFor } from './registry.js';
 
