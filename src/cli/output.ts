@@ -42,14 +42,17 @@ export class BufferedOut {
  */
 export function writeJsonLines(out: BufferedOut, doc: object): void {
   let first = true;
-  for (const [key, v] of Object.entries(doc)) {
-    if (v === undefined) continue;
+  for (const [key, v] of Object.entries(doc) as [string, unknown][]) {
+    const lines = Array.isArray(v) && v.length > 0 ? (v as unknown[]) : undefined;
+    const text = lines ? '' : (JSON.stringify(v) as string | undefined);
+    // a member JSON has no value for (undefined, a function) is left out, as JSON.stringify does
+    if (text === undefined) continue;
     out.write(`${first ? '{' : ',\n'}${JSON.stringify(key)}:`);
     first = false;
-    if (Array.isArray(v) && v.length > 0) {
-      for (let i = 0; i < v.length; i++) out.write(`${i === 0 ? '[\n' : ',\n'}${JSON.stringify(v[i]) ?? 'null'}`);
+    if (lines) {
+      for (let i = 0; i < lines.length; i++) out.write(`${i === 0 ? '[\n' : ',\n'}${(JSON.stringify(lines[i]) as string | undefined) ?? 'null'}`);
       out.write('\n]');
-    } else out.write(JSON.stringify(v));
+    } else out.write(text);
   }
   out.write(first ? '{}\n' : '}\n');
 }

@@ -54,5 +54,6 @@ describe('writeJsonLines', () => {
       '{"file":"x.pcap",\n"frames":{"total":2,"other":0},\n"vsis":[\n{"vsiid":"a","timeline":[{"t":1},{"t":2}]},\n{"vsiid":"b","timeline":[]}\n],\n"findings":[],\n"summary":{"errors":0}}\n',
     );
     expect(lines({})).toBe('{}\n');
+    expect(lines({ f: () => 1, a: [undefined, () => 2], n: null })).toBe('{"a":[\nnull,\nnull\n],\n"n":null}\n');
   });
 });
