@@ -40,16 +40,24 @@ describe('vdpctl command registry', () => {
     }
   });
 
-  it('the executable is one CommonJS file: the same output as the ES-module build, and the subcommands left as ES modules (lab, capture) load from it', () => {
-    // a script in strict mode, as the ES modules it is made of
-    expect(readFileSync(CLI, 'utf8')).toMatch(/^#![^\n]*\n'use strict';\n/);
+  it('the executable is a CommonJS file that requires a CommonJS file per subcommand: the same output as the ES-module build, and the subcommands left as ES modules (lab, capture) load from it', () => {
+    // scripts in strict mode, as the ES modules they are made of
+    const exe = readFileSync(CLI, 'utf8');
+    expect(exe).toMatch(/^#![^\n]*\n'use strict';\n/);
+    for (const sub of ['decode', 'replay', 'vsi', 'netlink']) {
+      expect(readFileSync(join(ROOT, 'dist', 'src', 'cli', 'commands', `${sub}.cjs`), 'utf8')).toMatch(/^'use strict';\n/);
+      expect(exe).toContain(`require("./commands/${sub}.cjs")`);
+    }
+    // the replay engine is compiled only by a replay, not by every start
+    expect(readFileSync(join(ROOT, 'dist', 'src', 'cli', 'commands', 'replay.cjs'), 'utf8')).toContain('VdpTracker = class');
+    expect(exe).not.toContain('VdpTracker');
     const capture = join(ROOT, 'captures', 'lldpad-vdp22-assoc-keepalive-deassoc.pcap');
     const cjs = spawnSync(CLI, ['replay', '--json', capture], { encoding: 'utf8' });
     const esm = spawnSync(process.execPath, [join(ROOT, 'dist', 'src', 'cli', 'vdpctl.js'), 'replay', '--json', capture], { encoding: 'utf8' });
     expect(cjs.status).toBe(0);
     expect(cjs.stdout.length).toBeGreaterThan(1000);
     expect(cjs.stdout).toBe(esm.stdout);
-    for (const sub of ['lab', 'capture']) {
+    for (const sub of ['lab', 'capture', 'decode', 'status', 'iov']) {
       const r = spawnSync(CLI, [sub, '--help'], { encoding: 'utf8' });
       expect(r.status).toBe(0);
       expect(r.stdout).toContain(`Usage: vdpctl ${sub}`);
