@@ -1,10 +1,14 @@
-#!/usr/bin/env -S -u NODE_EXTRA_CA_CERTS GLIBC_TUNABLES=glibc.malloc.hugetlb=1 node --v8-pool-size=1 --max-semi-space-size=4
+#!/usr/bin/env -S -u NODE_EXTRA_CA_CERTS GLIBC_TUNABLES=glibc.malloc.hugetlb=1:glibc.malloc.arena_max=1 node --v8-pool-size=1 --max-semi-space-size=4
 /** vdpctl: client and tools for vdpd. Each subcommand lives in src/cli/commands/; only the one run is loaded (registry.ts). */
 // The `#!` line's GLIBC_TUNABLES: glibc asks the kernel for transparent huge pages for what it
 // maps (madvise; a kernel set to `never` ignores it). `vdpctl replay` reads a whole capture
 // and writes megabytes of output through malloc'ed memory: on a VM where each new 4 KiB page
 // costs ~11 µs, a cold replay of 100,000 frames took ~3,000 fewer page faults, ~8 % less time
-// (BENCHMARKS.md, replay-vs-tshark).
+// (BENCHMARKS.md, replay-vs-tshark). `arena_max=1`: one malloc arena for every thread. V8's
+// worker thread (optimising compilations: megabytes of short-lived zone memory) otherwise got
+// an arena of its own whose fresh pages it faulted in while the main thread's freed memory sat
+// idle: ~2,400 more page faults in a cold replay of 100,000 frames, 35 ms slower (median of 41
+// pairs, faster with one arena in 30; a one-round replay the same; BENCHMARKS.md).
 // `-u NODE_EXTRA_CA_CERTS`: Node reads and parses that certificate file before it runs any
 // script (a system bundle: ~45 ms here, a third of a small replay), and vdpctl never opens a
 // TLS connection (its client talks to vdpd's Unix socket).

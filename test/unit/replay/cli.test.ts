@@ -30,9 +30,9 @@ function vdpctl(args: string[]): { code: number; out: string; err: string } {
 const cap = (n: string): string => join(CAPTURES, n);
 
 describe('vdpctl replay', () => {
-  it('vdpctl is an executable whose #! line asks glibc for huge pages (fewer page faults reading a capture), V8 for one worker thread and a young generation of 2 × 4 MB', () => {
+  it('vdpctl is an executable whose #! line asks glibc for huge pages and one arena (fewer page faults), V8 for one worker thread and a young generation of 2 × 4 MB', () => {
     const first = readFileSync(CLI, 'utf8').split('\n')[0];
-    expect(first).toBe('#!/usr/bin/env -S -u NODE_EXTRA_CA_CERTS GLIBC_TUNABLES=glibc.malloc.hugetlb=1 node --v8-pool-size=1 --max-semi-space-size=4');
+    expect(first).toBe('#!/usr/bin/env -S -u NODE_EXTRA_CA_CERTS GLIBC_TUNABLES=glibc.malloc.hugetlb=1:glibc.malloc.arena_max=1 node --v8-pool-size=1 --max-semi-space-size=4');
     expect(statSync(CLI).mode & 0o111).toBe(0o111);
   });
 
