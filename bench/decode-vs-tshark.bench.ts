@@ -43,7 +43,8 @@ export default async function decodeVsTshark(): Promise<BenchResult[]> {
     w.close();
     const file = w.files[0]!;
     const cli = join(import.meta.dirname, '..', 'src', 'cli', 'vdpctl.cjs');
-    const vdpctlMs = timed('node', [cli, 'decode', '--json', file]);
+    // run as a user runs it: the file itself, so its `#!` line (Node's flags, glibc's tunables) applies
+    const vdpctlMs = timed(cli, ['decode', '--json', file]);
     const tsharkMs = timed('tshark', ['-r', file, '-T', 'json']);
     const tsharkVMs = timed('tshark', ['-r', file, '-V']);
     return [
